@@ -1,0 +1,291 @@
+"""Custom actions: read the tracker, call :mod:`bot`, choose responses from domain.yml.
+
+Every action first runs the deterministic red-flag assessment on the patient's latest
+message, so a misclassified intent cannot skip it. Nothing is loaded at import time:
+settings and the archive index are opened on first use (or injected by tests).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.compose import attribution, choose_answer, conversation_query, excerpt
+from bot.errors import BotError
+from bot.index import ArchiveIndex
+from bot.records import Record
+from bot.safety import Level, assess
+from bot.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+
+SLOT_HITS = "archive_hits"
+SLOT_SHOWN = "shown_records"
+SLOT_CURRENT = "current_record"
+ENTITY_RECORD = "record_id"
+BOOST_ENTITIES = ("symptom", "body_part", "side")
+#: Intents whose messages describe the patient's problem and feed the search query.
+DESCRIPTIVE_INTENTS = frozenset(
+    {"describe_symptoms", "ask_term_meaning", "emergency", "nlu_fallback"}
+)
+
+
+class Services:
+    """Settings and archive index, opened on first use and then kept."""
+
+    def __init__(self, settings: Settings | None = None, index: ArchiveIndex | None = None):
+        self._settings = settings
+        self._index = index
+
+    @property
+    def settings(self) -> Settings:
+        """The settings, loaded once."""
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    @property
+    def index(self) -> ArchiveIndex:
+        """The archive index; a failed open is retried on the next message."""
+        if self._index is None:
+            self._index = ArchiveIndex.open(self.settings.db_path)
+        return self._index
+
+
+_shared = Services()
+
+
+def patient_texts(tracker: Tracker, intents: Iterable[str] | None = None) -> list[str]:
+    """Texts the patient typed in this session (button payloads left out)."""
+    wanted = set(intents) if intents is not None else None
+    texts = []
+    for event in tracker.events_after_latest_restart():
+        if event.get("event") == "session_started":
+            texts = []
+        if event.get("event") != "user":
+            continue
+        text = (event.get("text") or "").strip()
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if text and not text.startswith("/") and (wanted is None or intent in wanted):
+            texts.append(text)
+    return texts
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The patient's latest message, or '' for a button payload."""
+    text = (tracker.latest_message.get("text") or "").strip()
+    return "" if text.startswith("/") else text
+
+
+def entity_values(tracker: Tracker, names: Iterable[str]) -> list[str]:
+    """Values of the latest message's entities with these names."""
+    wanted = set(names)
+    return [
+        str(e.get("value"))
+        for e in tracker.latest_message.get("entities") or []
+        if e.get("entity") in wanted and e.get("value")
+    ]
+
+
+def send_record(
+    dispatcher: CollectingDispatcher,
+    response: str,
+    record: Record,
+    settings: Settings,
+    similar: Iterable[Record] = (),
+) -> None:
+    """Show one archived record as an answer card, similar questions as buttons."""
+    buttons = [
+        {
+            "title": other.title,
+            "payload": "/ask_similar_question" + json.dumps({ENTITY_RECORD: other.id}),
+        }
+        for other in similar
+    ]
+    dispatcher.utter_message(
+        response=response,
+        title=record.title,
+        attribution=attribution(record),
+        excerpt=excerpt(record.reply, settings.excerpt_chars),
+        buttons=buttons,
+    )
+
+
+class ArchiveAction(Action):
+    """Common frame: red-flag check first, then the answer, the project's errors caught."""
+
+    def __init__(self, services: Services | None = None) -> None:
+        self.services = services or _shared
+
+    def name(self) -> str:  # pragma: no cover - every subclass names itself
+        raise NotImplementedError
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            settings = self.services.settings
+            if send_emergency(dispatcher, latest_text(tracker), settings):
+                return []
+            return self.answer(dispatcher, tracker, settings)
+        except BotError:
+            logger.exception("%s failed; the patient gets the technical-problem reply", self.name())
+            dispatcher.utter_message(response="utter_technical_problem")
+            dispatcher.utter_message(response="utter_safety_advice")
+            return []
+
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+    ) -> list[EventType]:
+        """Send the answer; return the events."""
+        raise NotImplementedError
+
+
+def send_emergency(
+    dispatcher: CollectingDispatcher, text: str, settings: Settings, *, force: bool = False
+) -> bool:
+    """Send the emergency (or self-harm) message when ``text`` shows a red flag.
+
+    Args:
+        dispatcher: Where messages go.
+        text: The patient's message.
+        settings: For the emergency and crisis numbers.
+        force: Send the emergency message even when the assessment finds nothing
+            (the NLU already recognised an emergency).
+
+    Returns:
+        Whether a message was sent.
+    """
+    assessment = assess(text)
+    if not (assessment.urgent or force):
+        return False
+    if assessment.signs:
+        logger.warning("red flags %s in a patient message", ",".join(assessment.signs))
+    response = "utter_self_harm" if assessment.level is Level.SELF_HARM else "utter_emergency"
+    dispatcher.utter_message(
+        response=response,
+        emergency_number=settings.emergency_number,
+        crisis_line=settings.crisis_line,
+    )
+    return True
+
+
+class ActionAnswerFromArchive(ArchiveAction):
+    """The patient sees the most similar archived question and its reply, or an honest
+    'no close match', always followed by the safety advice."""
+
+    def name(self) -> str:
+        return "action_answer_from_archive"
+
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+    ) -> list[EventType]:
+        texts = patient_texts(tracker, DESCRIPTIVE_INTENTS)
+        latest = latest_text(tracker)
+        if latest and (not texts or texts[-1] != latest):
+            texts.append(latest)
+        hits = self.services.index.search(
+            conversation_query(texts),
+            k=1 + settings.max_similar + 3,
+            boost_terms=entity_values(tracker, BOOST_ENTITIES),
+        )
+        answer = choose_answer(hits, settings.match_threshold, settings.max_similar)
+        if answer is None:
+            dispatcher.utter_message(response="utter_no_match")
+            dispatcher.utter_message(response="utter_safety_advice")
+            return [SlotSet(SLOT_HITS, []), SlotSet(SLOT_SHOWN, []), SlotSet(SLOT_CURRENT, None)]
+        send_record(dispatcher, "utter_archive_answer", answer.record, settings, answer.similar)
+        dispatcher.utter_message(response="utter_safety_advice")
+        good = [h.record.id for h in hits if h.score >= settings.match_threshold]
+        return [
+            SlotSet(SLOT_HITS, good),
+            SlotSet(SLOT_SHOWN, [answer.record.id]),
+            SlotSet(SLOT_CURRENT, answer.record.id),
+        ]
+
+
+class ActionShowFullReply(ArchiveAction):
+    """The patient reads the whole archived reply to the question last shown."""
+
+    def name(self) -> str:
+        return "action_show_full_reply"
+
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+    ) -> list[EventType]:
+        current = tracker.get_slot(SLOT_CURRENT)
+        record = self.services.index.get(current) if current else None
+        if record is None:
+            dispatcher.utter_message(response="utter_nothing_shown_yet")
+            return []
+        dispatcher.utter_message(
+            response="utter_full_reply",
+            title=record.title,
+            attribution=attribution(record),
+            reply=record.reply,
+        )
+        dispatcher.utter_message(response="utter_safety_advice")
+        return []
+
+
+class ActionShowSimilar(ArchiveAction):
+    """The patient sees another archived question similar to theirs (the one they
+    picked, or the next best), or hears that there is none."""
+
+    def name(self) -> str:
+        return "action_show_similar"
+
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+    ) -> list[EventType]:
+        hits: list[str] = list(tracker.get_slot(SLOT_HITS) or [])
+        shown: list[str] = list(tracker.get_slot(SLOT_SHOWN) or [])
+        if not hits:
+            dispatcher.utter_message(response="utter_nothing_shown_yet")
+            return []
+        picked = entity_values(tracker, [ENTITY_RECORD])
+        unseen = [i for i in hits if i not in shown]
+        choice = picked[0] if picked and picked[0] in hits else (unseen[0] if unseen else None)
+        record = self.services.index.get(choice) if choice else None
+        if record is None:
+            dispatcher.utter_message(response="utter_no_more_similar")
+            dispatcher.utter_message(response="utter_safety_advice")
+            return []
+        shown = [*shown, record.id] if record.id not in shown else shown
+        others = [i for i in hits if i not in shown][: settings.max_similar]
+        similar = [r for r in (self.services.index.get(i) for i in others) if r is not None]
+        send_record(dispatcher, "utter_similar_answer", record, settings, similar)
+        dispatcher.utter_message(response="utter_safety_advice")
+        return [SlotSet(SLOT_SHOWN, shown), SlotSet(SLOT_CURRENT, record.id)]
+
+
+class ActionEmergency(Action):
+    """The patient who describes an emergency is told to call the emergency number now
+    (or the crisis line, for thoughts of self-harm)."""
+
+    def __init__(self, services: Services | None = None) -> None:
+        self.services = services or _shared
+
+    def name(self) -> str:
+        return "action_emergency"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        settings = self.services.settings
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "self_harm" and not assess(latest_text(tracker)).urgent:
+            dispatcher.utter_message(
+                response="utter_self_harm",
+                emergency_number=settings.emergency_number,
+                crisis_line=settings.crisis_line,
+            )
+            return []
+        send_emergency(dispatcher, latest_text(tracker), settings, force=True)
+        return []

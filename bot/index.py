@@ -1,0 +1,263 @@
+"""The archive index: records in SQLite with an FTS5 table for search.
+
+The FTS5 table holds stems made by :mod:`bot.text` (the same stemmer the query side
+uses), so document frequencies read from ``fts5vocab`` line up with query stems. Only
+the question side (title, question, topics) and the lead of the reply are indexed:
+patients are matched to similar *questions*, and short columns keep search fast on
+large archives.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.errors import IndexUnavailableError
+from bot.records import Record
+from bot.search import analyze, concept_weight, coverage, fts_query, keep_rarest
+from bot.text import content_stems, words
+from bot.vocabulary import Vocabulary, load_vocabulary
+
+SCHEMA_VERSION = "1"
+#: Characters of the reply indexed as its lead.
+LEAD_CHARS = 320
+#: Candidates FTS5 hands to the coverage scorer.
+CANDIDATES = 40
+#: BM25 column weights: title, question, topics, lead.
+COLUMN_WEIGHTS = (4.0, 2.0, 3.0, 1.0)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    data TEXT NOT NULL
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
+    title, question, topics, lead, tokenize = 'unicode61 remove_diacritics 2'
+);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_vocab USING fts5vocab(search, 'row');
+"""
+
+_BASELINE_SCHEMA = """
+CREATE VIRTUAL TABLE IF NOT EXISTS plain USING fts5(
+    title, question, reply, tokenize = 'porter unicode61 remove_diacritics 2'
+);
+"""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result.
+
+    Attributes:
+        record: The archived record.
+        score: How well it covers the patient's message, in [0, 1] (for the baseline,
+            the negated BM25 rank: larger is better, not bounded).
+        matched: The patient's concepts the record covers.
+    """
+
+    record: Record
+    score: float
+    matched: tuple[str, ...] = ()
+
+
+def _stemmed(text: str) -> str:
+    return " ".join(content_stems(text))
+
+
+class ArchiveIndex:
+    """A SQLite archive index; open an existing one with :meth:`open`."""
+
+    def __init__(self, path: Path | str, vocabulary: Vocabulary | None = None) -> None:
+        """Open or create the index at ``path`` (``":memory:"`` for tests)."""
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, check_same_thread=False)
+        self.db.executescript(_SCHEMA)
+        self.db.execute(
+            "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
+        )
+        self.db.commit()
+        self.vocabulary = vocabulary or load_vocabulary()
+
+    @classmethod
+    def open(cls, path: Path | str, vocabulary: Vocabulary | None = None) -> ArchiveIndex:
+        """Open an index that must already exist and hold records.
+
+        Raises:
+            IndexUnavailableError: It is missing, unreadable, not ours, or empty.
+        """
+        file = Path(path)
+        if not file.is_file():
+            raise IndexUnavailableError(f"archive index {file} does not exist (run `make index`)")
+        try:
+            db = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
+            try:
+                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+                if not {"meta", "records", "search"} <= tables:
+                    raise IndexUnavailableError(f"{file} is not an archive index")
+                row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                count = db.execute("SELECT count(*) FROM records").fetchone()[0]
+            finally:
+                db.close()
+        except sqlite3.Error as exc:
+            raise IndexUnavailableError(f"archive index {file} is unreadable: {exc}") from exc
+        if row is None or row[0] != SCHEMA_VERSION:
+            raise IndexUnavailableError(f"{file} is not an archive index of this version")
+        if count == 0:
+            raise IndexUnavailableError(f"archive index {file} holds no records")
+        return cls(file, vocabulary)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.db.close()
+
+    def __enter__(self) -> ArchiveIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def count(self) -> int:
+        """Number of records."""
+        return int(self.db.execute("SELECT count(*) FROM records").fetchone()[0])
+
+    def upsert(self, records: Iterable[Record], *, baseline: bool = False) -> int:
+        """Insert records, replacing those whose id exists, in one transaction.
+
+        Args:
+            records: The records.
+            baseline: Also fill the plain BM25 table used by evaluations and benchmarks.
+
+        Returns:
+            How many records were written.
+        """
+        if baseline:
+            self.db.executescript(_BASELINE_SCHEMA)
+        written = 0
+        with self.db:
+            for record in records:
+                row = self.db.execute("SELECT rowid FROM records WHERE id = ?", (record.id,))
+                found = row.fetchone()
+                if found:
+                    rowid = found[0]
+                    self.db.execute(
+                        "UPDATE records SET data = ? WHERE rowid = ?", (record.to_json(), rowid)
+                    )
+                    self.db.execute("DELETE FROM search WHERE rowid = ?", (rowid,))
+                else:
+                    cursor = self.db.execute(
+                        "INSERT INTO records (id, data) VALUES (?, ?)",
+                        (record.id, record.to_json()),
+                    )
+                    rowid = cursor.lastrowid
+                self.db.execute(
+                    "INSERT INTO search (rowid, title, question, topics, lead) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (
+                        rowid,
+                        _stemmed(record.title),
+                        _stemmed(record.question),
+                        _stemmed(" ".join(record.topics)),
+                        _stemmed(record.reply[:LEAD_CHARS]),
+                    ),
+                )
+                if baseline:
+                    self.db.execute("DELETE FROM plain WHERE rowid = ?", (rowid,))
+                    self.db.execute(
+                        "INSERT INTO plain (rowid, title, question, reply) VALUES (?, ?, ?, ?)",
+                        (rowid, record.title, record.question, record.reply),
+                    )
+                written += 1
+        return written
+
+    def get(self, record_id: str) -> Record | None:
+        """Return the record with this id, or None."""
+        row = self.db.execute("SELECT data FROM records WHERE id = ?", (record_id,)).fetchone()
+        return Record.from_dict(json.loads(row[0])) if row else None
+
+    def _records(self, rowids: Sequence[int]) -> dict[int, Record]:
+        marks = ",".join("?" * len(rowids))
+        rows = self.db.execute(
+            f"SELECT rowid, data FROM records WHERE rowid IN ({marks})", list(rowids)
+        )
+        return {rowid: Record.from_dict(json.loads(data)) for rowid, data in rows}
+
+    def _doc_freq(self, stems: set[str]) -> dict[str, int]:
+        if not stems:
+            return {}
+        marks = ",".join("?" * len(stems))
+        rows = self.db.execute(
+            f"SELECT term, doc FROM search_vocab WHERE term IN ({marks})", sorted(stems)
+        )
+        return {term: int(doc) for term, doc in rows}
+
+    def search(self, text: str, k: int = 5, boost_terms: Iterable[str] = ()) -> list[Hit]:
+        """Find the archived questions most similar to a patient's message.
+
+        Args:
+            text: The patient's words; any characters are safe.
+            k: How many hits to return at most.
+            boost_terms: Entities the NLU recognised (symptom, body part, side).
+
+        Returns:
+            Hits, best first, each scored in [0, 1]; empty when nothing matches at all.
+        """
+        concepts = analyze(text, self.vocabulary, boost_terms)
+        if not concepts or k <= 0:
+            return []
+        total = self.count()
+        stems = {s for c in concepts for s in c.stems}
+        doc_freq = self._doc_freq(stems)
+        weights = [concept_weight(c, doc_freq, total) for c in concepts]
+        concepts, weights = keep_rarest(concepts, weights)
+        known = [c for c in concepts if any(doc_freq.get(s) for s in c.stems)]
+        if not known:
+            return []
+        rows = self.db.execute(
+            "SELECT rowid, bm25(search, ?, ?, ?, ?) AS rank FROM search "
+            "WHERE search MATCH ? ORDER BY rank LIMIT ?",
+            (*COLUMN_WEIGHTS, fts_query(known), CANDIDATES),
+        ).fetchall()
+        if not rows:
+            return []
+        rowids = [rowid for rowid, _ in rows]
+        marks = ",".join("?" * len(rowids))
+        texts = self.db.execute(
+            f"SELECT rowid, title, question, topics, lead FROM search WHERE rowid IN ({marks})",
+            rowids,
+        ).fetchall()
+        scored: list[tuple[float, int, int, tuple[str, ...]]] = []
+        order = {rowid: position for position, rowid in enumerate(rowids)}
+        for rowid, title, question, topics, lead in texts:
+            head = set(f"{title} {question} {topics}".split())
+            score, matched = coverage(concepts, weights, head, set(lead.split()))
+            scored.append((score, order[rowid], rowid, matched))
+        scored.sort(key=lambda item: (-item[0], item[1]))
+        best = scored[:k]
+        records = self._records([rowid for _, _, rowid, _ in best])
+        return [Hit(records[rowid], round(score, 4), matched) for score, _, rowid, matched in best]
+
+    def baseline_search(self, text: str, k: int = 10) -> list[Hit]:
+        """Plain BM25 over title, question and reply (FTS5 porter, OR of the words).
+
+        No vocabulary, no stop words beyond FTS5's own, no re-ranking: the yardstick
+        that evaluations and benchmarks compare the shipped search against. Needs the
+        index to have been filled with ``baseline=True``.
+        """
+        terms = list(dict.fromkeys(words(text)))
+        if not terms:
+            return []
+        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        rows = self.db.execute(
+            "SELECT rowid, bm25(plain) AS rank FROM plain WHERE plain MATCH ? "
+            "ORDER BY rank LIMIT ?",
+            (query, k),
+        ).fetchall()
+        records = self._records([rowid for rowid, _ in rows]) if rows else {}
+        return [Hit(records[rowid], -rank) for rowid, rank in rows]

@@ -1,0 +1,122 @@
+"""One frozen settings object, read from the environment and ``.env``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+from bot.errors import ConfigError
+
+PREFIX = "NEUROBOT_"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, str] = {
+    "DB": "var/archive.sqlite3",
+    "ARCHIVE": "data/archive",
+    "RASA_PORT": "5005",
+    "ACTIONS_PORT": "5055",
+    "ACTIONS_URL": "",
+    "MATCH_THRESHOLD": "0.45",
+    "MAX_SIMILAR": "3",
+    "EXCERPT_CHARS": "420",
+    "EMERGENCY_NUMBER": "112",
+    "CRISIS_LINE": "116 123",
+    "REPLY_TIMEOUT": "2.5",
+    "LOG_LEVEL": "INFO",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; every field maps to a ``NEUROBOT_*`` variable.
+
+    Attributes:
+        db_path: The SQLite archive index (``NEUROBOT_DB``).
+        archive_paths: Files or folders imported by ``make run`` (``NEUROBOT_ARCHIVE``,
+            separated by commas).
+        rasa_port: Port of the Rasa server (``NEUROBOT_RASA_PORT``).
+        actions_port: Port of the action server (``NEUROBOT_ACTIONS_PORT``).
+        actions_url: Webhook URL of the action server; built from the port when empty.
+        match_threshold: Lowest match score shown as an answer (``NEUROBOT_MATCH_THRESHOLD``).
+        max_similar: How many similar questions an answer lists.
+        excerpt_chars: Length of the reply excerpt in an answer.
+        emergency_number: Emergency phone number told to patients.
+        crisis_line: Crisis line told to patients who mention self-harm.
+        reply_timeout: Seconds the Rasa server waits for an answer before it sends the
+            fallback reply (kept under Slack's 3-second retry).
+        log_level: Log level of both servers.
+    """
+
+    db_path: Path
+    archive_paths: tuple[Path, ...]
+    rasa_port: int
+    actions_port: int
+    actions_url: str
+    match_threshold: float
+    max_similar: int
+    excerpt_chars: int
+    emergency_number: str
+    crisis_line: str
+    reply_timeout: float
+    log_level: str
+
+
+def _path(value: str) -> Path:
+    path = Path(value).expanduser()
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def _number(raw: Mapping[str, str], key: str, kind: type[int] | type[float]) -> float:
+    value = raw[key]
+    try:
+        number = kind(value)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{key} must be a number, got {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"{PREFIX}{key} must not be negative, got {value!r}")
+    return number
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings.
+
+    Args:
+        env: Variables to read instead of the process environment and ``.env``
+            (tests pass a dict). When None, ``.env`` in the project root is read and
+            the real environment wins over it.
+
+    Returns:
+        The frozen settings.
+
+    Raises:
+        ConfigError: A value cannot be used; the message names the variable.
+    """
+    if env is None:
+        merged: dict[str, str] = {
+            k: v for k, v in dotenv_values(PROJECT_ROOT / ".env").items() if v is not None
+        }
+        merged.update(os.environ)
+        env = merged
+    raw = {key: env.get(PREFIX + key, "").strip() or default for key, default in DEFAULTS.items()}
+    actions_port = int(_number(raw, "ACTIONS_PORT", int))
+    threshold = _number(raw, "MATCH_THRESHOLD", float)
+    if threshold > 1:
+        raise ConfigError(f"{PREFIX}MATCH_THRESHOLD must be between 0 and 1, got {threshold}")
+    return Settings(
+        db_path=_path(raw["DB"]),
+        archive_paths=tuple(_path(p.strip()) for p in raw["ARCHIVE"].split(",") if p.strip()),
+        rasa_port=int(_number(raw, "RASA_PORT", int)),
+        actions_port=actions_port,
+        actions_url=raw["ACTIONS_URL"] or f"http://127.0.0.1:{actions_port}/webhook",
+        match_threshold=threshold,
+        max_similar=int(_number(raw, "MAX_SIMILAR", int)),
+        excerpt_chars=int(_number(raw, "EXCERPT_CHARS", int)),
+        emergency_number=raw["EMERGENCY_NUMBER"],
+        crisis_line=raw["CRISIS_LINE"],
+        reply_timeout=_number(raw, "REPLY_TIMEOUT", float),
+        log_level=raw["LOG_LEVEL"].upper(),
+    )
