@@ -49,7 +49,7 @@ def rasa_server_command(settings: Settings, model: Path = MODEL) -> list[str]:
         rasa_bin(), "run", "--model", str(model), "--port", str(settings.rasa_port),
         "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
         "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-        "--cors", "*", "--enable-api",
+        "--cors", "*",
     ]
 
 
@@ -105,14 +105,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         processes.append(actions)
         wait_until_up(f"http://127.0.0.1:{settings.actions_port}/health", actions, 120)
         if args.shell:
-            command = [rasa_bin(), "shell", "--model", str(MODEL),
-                       "--endpoints", str(PROJECT_ROOT / "endpoints.yml")]
+            # `rasa shell` with the guarded terminal channel: the same console, and the
+            # same fallback guard as every other channel.
+            command = [*rasa_server_command(settings), "--connector",
+                       "addons.channels.GuardedCmdlineInput"]
             return subprocess.call(command, env=env, cwd=PROJECT_ROOT)
         print(f"starting the Rasa server on port {settings.rasa_port} ...", flush=True)
         rasa = subprocess.Popen(rasa_server_command(settings), env=env, cwd=PROJECT_ROOT)
         processes.append(rasa)
         base = f"http://127.0.0.1:{settings.rasa_port}"
-        wait_until_up(f"{base}/status", rasa, 300)
+        wait_until_up(f"{base}/webhooks/rest/", rasa, 300)
         print(
             "\nThe bot is ready. Talk to it:\n"
             f"  REST:      POST {base}/webhooks/rest/webhook "

@@ -1,0 +1,168 @@
+"""Custom actions with a hand-built tracker, the tiny archive and literal settings."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.actions import (
+    ActionAnswerFromArchive,
+    ActionEmergency,
+    ActionShowFullReply,
+    ActionShowSimilar,
+    Services,
+)
+from bot.index import ArchiveIndex
+from bot.settings import Settings
+
+TWITCH_TEXT = "Recently I have muscle twitching all over, my left hand feels weaker. Is it ALS?"
+
+
+def run(action: Any, tracker: Any) -> tuple[list[dict[str, Any]], list[Any]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return dispatcher.messages, events
+
+
+def responses(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["response"] for m in messages]
+
+
+def test_answer_shows_attribution_excerpt_similar_and_safety_advice(
+    index: ArchiveIndex, settings: Settings, make_tracker: Any
+) -> None:
+    action = ActionAnswerFromArchive(Services(settings, index))
+    messages, events = run(action, make_tracker(TWITCH_TEXT))
+    assert responses(messages) == ["utter_archive_answer", "utter_safety_advice"]
+    card = messages[0]
+    assert card["title"] == "Muscle twitching all over and a weaker left hand"
+    assert card["attribution"] == "Dr. Example One · Neurology · Example Hospital · 2024/01/02"
+    assert card["excerpt"].startswith("Twitching (fasciculations) is common")
+    assert events == [
+        SlotSet("archive_hits", ["t1"]),
+        SlotSet("shown_records", ["t1"]),
+        SlotSet("current_record", "t1"),
+    ]
+
+
+def test_answer_uses_the_whole_conversation(
+    index: ArchiveIndex, settings: Settings, make_tracker: Any
+) -> None:
+    tracker = make_tracker(
+        "and it is worse at night",
+        history=[("my feet tingle and burn", "describe_symptoms"), ("hello", "greet")],
+    )
+    messages, _ = run(ActionAnswerFromArchive(Services(settings, index)), tracker)
+    assert messages[0]["title"] == "Pins and needles in both feet at night"
+
+
+def test_no_close_match_is_said_honestly(
+    index: ArchiveIndex, settings: Settings, make_tracker: Any
+) -> None:
+    messages, events = run(
+        ActionAnswerFromArchive(Services(settings, index)),
+        make_tracker("my knee hurts after football and my ankle is swollen"),
+    )
+    assert responses(messages) == ["utter_no_match", "utter_safety_advice"]
+    assert events == [
+        SlotSet("archive_hits", []),
+        SlotSet("shown_records", []),
+        SlotSet("current_record", None),
+    ]
+
+
+def test_red_flags_come_first_even_inside_a_symptom_description(
+    index: ArchiveIndex, settings: Settings, make_tracker: Any
+) -> None:
+    text = "my hand twitches for weeks but since this morning my face is drooping and speech slurred"
+    messages, events = run(ActionAnswerFromArchive(Services(settings, index)), make_tracker(text))
+    assert responses(messages) == ["utter_emergency"]
+    assert messages[0]["emergency_number"] == "112"
+    assert events == []
+
+
+def test_missing_index_gives_an_apology_and_the_safety_advice(
+    settings: Settings, make_tracker: Any
+) -> None:
+    messages, events = run(ActionAnswerFromArchive(Services(settings)), make_tracker(TWITCH_TEXT))
+    assert not Path(settings.db_path).exists()
+    assert responses(messages) == ["utter_technical_problem", "utter_safety_advice"]
+    assert events == []
+
+
+def test_full_reply_of_the_record_shown(
+    index: ArchiveIndex, settings: Settings, make_tracker: Any
+) -> None:
+    tracker = make_tracker("read the full reply", intent="ask_full_reply", current_record="t2")
+    messages, _ = run(ActionShowFullReply(Services(settings, index)), tracker)
+    assert responses(messages) == ["utter_full_reply", "utter_safety_advice"]
+    assert messages[0]["reply"] == index.get("t2").reply  # type: ignore[union-attr]
+    assert messages[0]["attribution"] == "Dr. Example Two · Neurology · Example Hospital · 2024/02/03"
+
+
+def test_full_reply_before_any_answer(
+    index: ArchiveIndex, settings: Settings, make_tracker: Any
+) -> None:
+    messages, _ = run(
+        ActionShowFullReply(Services(settings, index)),
+        make_tracker("full reply", intent="ask_full_reply"),
+    )
+    assert responses(messages) == ["utter_nothing_shown_yet"]
+
+
+def test_similar_question_walks_the_hits_then_says_there_are_no_more(
+    index: ArchiveIndex, settings: Settings, make_tracker: Any
+) -> None:
+    action = ActionShowSimilar(Services(settings, index))
+    slots = {"archive_hits": ["t1", "t2"], "shown_records": ["t1"], "current_record": "t1"}
+    messages, events = run(action, make_tracker("another one", "ask_similar_question", **slots))
+    assert responses(messages) == ["utter_similar_answer", "utter_safety_advice"]
+    assert messages[0]["title"] == "Pins and needles in both feet at night"
+    assert events == [SlotSet("shown_records", ["t1", "t2"]), SlotSet("current_record", "t2")]
+    slots = {"archive_hits": ["t1", "t2"], "shown_records": ["t1", "t2"]}
+    messages, events = run(action, make_tracker("another one", "ask_similar_question", **slots))
+    assert responses(messages) == ["utter_no_more_similar", "utter_safety_advice"]
+    assert events == []
+
+
+def test_similar_question_picked_by_button(
+    index: ArchiveIndex, settings: Settings, make_tracker: Any
+) -> None:
+    tracker = make_tracker(
+        '/ask_similar_question{"record_id": "t2"}',
+        "ask_similar_question",
+        entities=[{"entity": "record_id", "value": "t2"}],
+        archive_hits=["t1", "t3", "t2"],
+        shown_records=["t1"],
+    )
+    messages, events = run(ActionShowSimilar(Services(settings, index)), tracker)
+    assert messages[0]["title"] == "Pins and needles in both feet at night"
+    assert [b["payload"] for b in messages[0]["buttons"]] == [
+        '/ask_similar_question{"record_id": "t3"}'
+    ]
+    assert events[-1] == SlotSet("current_record", "t2")
+
+
+def test_emergency_action_uses_the_configured_numbers(
+    settings: Settings, make_tracker: Any
+) -> None:
+    messages, _ = run(
+        ActionEmergency(Services(settings)),
+        make_tracker("i want to end my life", intent="self_harm"),
+    )
+    assert messages == [
+        {
+            "text": None, "buttons": [], "elements": [], "custom": {}, "template": None,
+            "response": "utter_self_harm", "image": None, "attachment": None,
+            "emergency_number": "112", "crisis_line": "116 123",
+        }
+    ]
+    messages, _ = run(
+        ActionEmergency(Services(settings)),
+        make_tracker("help, something is wrong with my dad", intent="emergency"),
+    )
+    assert responses(messages) == ["utter_emergency"]

@@ -1,0 +1,196 @@
+"""The real action server and the real `rasa run`, talked to over the REST channel.
+
+Needs the trained model and the archive index (`make server-test` builds both).
+The servers are started once for the module; the last tests stop the action server
+and then make its port hang, to check the patient still gets the safety advice.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.http import HttpClient
+from bot.launcher import (
+    MODEL,
+    action_server_command,
+    rasa_server_command,
+    server_env,
+    stop,
+    wait_until_up,
+)
+from bot.settings import PROJECT_ROOT, Settings, load_settings
+
+pytestmark = pytest.mark.server
+
+RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
+ALS = "Recently I have muscle twitching all over, sometimes my left hand feels weaker. Could it be ALS?"
+
+
+def response_text(name: str, **values: str) -> str:
+    return str(RESPONSES[name][0]["text"]).strip().format_map(values)
+
+
+SAFETY = response_text("utter_safety_advice")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Servers:
+    def __init__(self, settings: Settings, log_dir: Path) -> None:
+        self.settings = settings
+        self.env = server_env(settings)
+        self.logs = log_dir
+        self.actions: subprocess.Popen[bytes] | None = None
+        self.rasa: subprocess.Popen[bytes] | None = None
+        self.client = HttpClient(timeout=30)
+
+    def start_actions(self) -> None:
+        log = (self.logs / "actions.log").open("ab")
+        self.actions = subprocess.Popen(
+            action_server_command(self.settings), env=self.env, cwd=PROJECT_ROOT,
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        wait_until_up(f"http://127.0.0.1:{self.settings.actions_port}/health", self.actions, 120)
+
+    def start_rasa(self) -> None:
+        log = (self.logs / "rasa.log").open("ab")
+        self.rasa = subprocess.Popen(
+            rasa_server_command(self.settings), env=self.env, cwd=PROJECT_ROOT,
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        wait_until_up(f"{self.url}/webhooks/rest/", self.rasa, 300)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.settings.rasa_port}"
+
+    def say(self, sender: str, text: str) -> list[dict[str, Any]]:
+        answer = self.client.post_json(
+            f"{self.url}/webhooks/rest/webhook", {"sender": sender, "message": text}
+        )
+        assert isinstance(answer, list)
+        return answer
+
+    def stop(self) -> None:
+        stop([p for p in (self.rasa, self.actions) if p is not None])
+        self.client.close()
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    if not MODEL.exists():
+        pytest.fail(f"no trained model at {MODEL}: run `make model` first")
+    settings = load_settings()
+    if not settings.db_path.exists():
+        pytest.fail(f"no archive index at {settings.db_path}: run `make index` first")
+    env = {
+        "NEUROBOT_DB": str(settings.db_path),
+        "NEUROBOT_RASA_PORT": str(free_port()),
+        "NEUROBOT_ACTIONS_PORT": str(free_port()),
+        "NEUROBOT_REPLY_TIMEOUT": "2.5",
+    }
+    running = Servers(load_settings(env), tmp_path_factory.mktemp("logs"))
+    try:
+        running.start_actions()
+        running.start_rasa()
+        running.say("warm-up", "hello")
+        yield running
+    finally:
+        running.stop()
+
+
+def texts(messages: list[dict[str, Any]]) -> list[str]:
+    return [m.get("text", "") for m in messages]
+
+
+def test_symptoms_get_an_attributed_archive_reply_and_the_safety_advice(servers: Servers) -> None:
+    messages = servers.say("patient-1", ALS)
+    assert len(messages) == 2
+    card, advice = messages
+    assert card["text"].startswith("The most similar question in the archive is “")
+    assert "Answered by: Neurology · Sample archive (written by the project team" in card["text"]
+    assert card["buttons"][0] == {"title": "Read the full reply", "payload": "/ask_full_reply"}
+    assert all(b["payload"].startswith("/ask_similar_question") for b in card["buttons"][1:])
+    assert 1 <= len(card["buttons"][1:]) <= 3
+    assert advice["text"] == SAFETY
+
+    full = servers.say("patient-1", "/ask_full_reply")
+    assert texts(full)[0].startswith("The full reply to “")
+    assert texts(full)[-1] == SAFETY
+    assert len(texts(full)[0]) > len(card["text"]) - 200
+
+    similar = servers.say("patient-1", card["buttons"][1]["payload"])
+    assert texts(similar)[0].startswith("Another similar question in the archive is “")
+    assert texts(similar)[-1] == SAFETY
+
+
+def test_an_emergency_gets_the_emergency_message_first(servers: Servers) -> None:
+    servers.say("patient-2", "I have had headaches in the afternoon for weeks")
+    messages = servers.say(
+        "patient-2", "hi, my dad's face suddenly droops on one side and he can't speak properly"
+    )
+    assert texts(messages) == [response_text("utter_emergency", emergency_number="112",
+                                             crisis_line="116 123")]
+
+
+def test_unrelated_text_gets_a_polite_answer(servers: Servers) -> None:
+    for text in ["asdfghjkl", "what's the weather tomorrow", '"; DROP TABLE records; --', "🙂"]:
+        assert servers.say("patient-3", text), text
+
+
+def test_action_server_stopped_still_gets_the_safety_advice(servers: Servers) -> None:
+    assert servers.actions is not None
+    stop([servers.actions])
+    messages = servers.say("patient-4", ALS)
+    assert texts(messages) == [response_text("utter_technical_problem"), SAFETY]
+    emergency = servers.say("patient-4", "my wife suddenly can't move her left arm and her face is drooping")
+    assert texts(emergency) == [response_text("utter_emergency", emergency_number="112",
+                                              crisis_line="116 123")]
+
+
+def test_hanging_action_server_gets_the_safety_advice_within_the_timeout(
+    servers: Servers,
+) -> None:
+    hanging = socket.socket()
+    hanging.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    hanging.bind(("127.0.0.1", servers.settings.actions_port))
+    hanging.listen(8)
+    accepted: list[socket.socket] = []
+    stop_accepting = threading.Event()
+
+    def accept() -> None:
+        hanging.settimeout(0.2)
+        while not stop_accepting.is_set():
+            try:
+                accepted.append(hanging.accept()[0])  # never answered
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        messages = servers.say("patient-5", ALS)
+        took = time.monotonic() - started
+    finally:
+        stop_accepting.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        hanging.close()
+    assert texts(messages) == [response_text("utter_technical_problem"), SAFETY]
+    assert accepted, "the Rasa server never called the hanging action server"
+    assert took < servers.settings.reply_timeout + 1.0
