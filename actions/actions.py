@@ -12,6 +12,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from bot.safety import Level, assess
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -20,7 +21,6 @@ from bot.compose import attribution, choose_answer, conversation_query, excerpt
 from bot.errors import BotError
 from bot.index import ArchiveIndex
 from bot.records import Record
-from bot.safety import Level, assess
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ _shared = Services()
 def patient_texts(tracker: Tracker, intents: Iterable[str] | None = None) -> list[str]:
     """Texts the patient typed in this session (button payloads left out)."""
     wanted = set(intents) if intents is not None else None
-    texts = []
+    texts: list[str] = []
     for event in tracker.events_after_latest_restart():
         if event.get("event") == "session_started":
             texts = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.safety import Level, assess
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -17,16 +18,12 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.safety import Level, assess
-
 INTENT_RANKING_KEY = "intent_ranking"
 EMERGENCY_INTENT = "emergency"
 SELF_HARM_INTENT = "self_harm"
 
 
-@DefaultV1Recipe.register(
-    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False
-)
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
 class RedFlagIntentOverride(GraphComponent):
     """Sets the emergency intent when the red-flag assessment finds signs."""
 

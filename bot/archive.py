@@ -133,7 +133,8 @@ def _expand(paths: Iterable[Path | str]) -> Iterator[Path]:
         path = Path(item)
         if path.is_dir():
             children = sorted(
-                p for p in path.iterdir()
+                p
+                for p in path.iterdir()
                 if p.is_file() and p.suffix.lower() in (".jsonl", ".ndjson", ".csv", ".txt")
             )
             if not children:
@@ -216,8 +217,10 @@ def _read_jsonl(path: Path, *, medquad: bool) -> Iterator[Record]:
                 raise ArchiveFormatError(path, number, f"invalid JSON: {exc}") from None
             if not isinstance(row, dict):
                 raise ArchiveFormatError(path, number, "each line must be a JSON object")
-            yield _medquad_record(row, path, number) if medquad else record_from_mapping(
-                row, path, number
+            yield (
+                _medquad_record(row, path, number)
+                if medquad
+                else record_from_mapping(row, path, number)
             )
 
 

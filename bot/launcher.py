@@ -39,17 +39,32 @@ def rasa_bin() -> str:
 
 def action_server_command(settings: Settings) -> list[str]:
     """Command line of the action server."""
-    return [rasa_bin(), "run", "actions", "--actions", "actions",
-            "--port", str(settings.actions_port)]
+    return [
+        rasa_bin(),
+        "run",
+        "actions",
+        "--actions",
+        "actions",
+        "--port",
+        str(settings.actions_port),
+    ]
 
 
 def rasa_server_command(settings: Settings, model: Path = MODEL) -> list[str]:
     """Command line of the Rasa server (channels from credentials.yml)."""
     return [
-        rasa_bin(), "run", "--model", str(model), "--port", str(settings.rasa_port),
-        "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
-        "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-        "--cors", "*",
+        rasa_bin(),
+        "run",
+        "--model",
+        str(model),
+        "--port",
+        str(settings.rasa_port),
+        "--endpoints",
+        str(PROJECT_ROOT / "endpoints.yml"),
+        "--credentials",
+        str(PROJECT_ROOT / "credentials.yml"),
+        "--cors",
+        "*",
     ]
 
 
@@ -107,8 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.shell:
             # `rasa shell` with the guarded terminal channel: the same console, and the
             # same fallback guard as every other channel.
-            command = [*rasa_server_command(settings), "--connector",
-                       "addons.channels.GuardedCmdlineInput"]
+            command = [
+                *rasa_server_command(settings),
+                "--connector",
+                "addons.channels.GuardedCmdlineInput",
+            ]
             return subprocess.call(command, env=env, cwd=PROJECT_ROOT)
         print(f"starting the Rasa server on port {settings.rasa_port} ...", flush=True)
         rasa = subprocess.Popen(rasa_server_command(settings), env=env, cwd=PROJECT_ROOT)

@@ -78,7 +78,9 @@ def test_no_close_match_is_said_honestly(
 def test_red_flags_come_first_even_inside_a_symptom_description(
     index: ArchiveIndex, settings: Settings, make_tracker: Any
 ) -> None:
-    text = "my hand twitches for weeks but since this morning my face is drooping and speech slurred"
+    text = (
+        "my hand twitches for weeks but since this morning my face is drooping and speech slurred"
+    )
     messages, events = run(ActionAnswerFromArchive(Services(settings, index)), make_tracker(text))
     assert responses(messages) == ["utter_emergency"]
     assert messages[0]["emergency_number"] == "112"
@@ -101,7 +103,9 @@ def test_full_reply_of_the_record_shown(
     messages, _ = run(ActionShowFullReply(Services(settings, index)), tracker)
     assert responses(messages) == ["utter_full_reply", "utter_safety_advice"]
     assert messages[0]["reply"] == index.get("t2").reply  # type: ignore[union-attr]
-    assert messages[0]["attribution"] == "Dr. Example Two · Neurology · Example Hospital · 2024/02/03"
+    assert (
+        messages[0]["attribution"] == "Dr. Example Two · Neurology · Example Hospital · 2024/02/03"
+    )
 
 
 def test_full_reply_before_any_answer(
@@ -156,9 +160,16 @@ def test_emergency_action_uses_the_configured_numbers(
     )
     assert messages == [
         {
-            "text": None, "buttons": [], "elements": [], "custom": {}, "template": None,
-            "response": "utter_self_harm", "image": None, "attachment": None,
-            "emergency_number": "112", "crisis_line": "116 123",
+            "text": None,
+            "buttons": [],
+            "elements": [],
+            "custom": {},
+            "template": "utter_self_harm",
+            "response": "utter_self_harm",
+            "image": None,
+            "attachment": None,
+            "emergency_number": "112",
+            "crisis_line": "116 123",
         }
     ]
     messages, _ = run(

@@ -58,22 +58,41 @@ def test_csv_title_defaults_to_the_first_sentence(tmp_path: Path) -> None:
     )
     [record] = read_archive([path])
     assert (record.id, record.title, record.topics, record.responder) == (
-        "c1", "My eyelid jumps.", ("Twitching", "Eyelid"), None
+        "c1",
+        "My eyelid jumps.",
+        ("Twitching", "Eyelid"),
+        None,
     )
 
 
 @pytest.mark.parametrize(
     ("name", "text", "line", "message"),
     [
-        ("bad.jsonl", '{"id": "1", "question": "q", "reply": "r", "source": "s"}\n{oops\n', 2,
-         "invalid JSON"),
-        ("missing.jsonl", '{"id": "1", "question": "q", "source": "s"}\n', 1,
-         "missing required field(s): reply"),
+        (
+            "bad.jsonl",
+            '{"id": "1", "question": "q", "reply": "r", "source": "s"}\n{oops\n',
+            2,
+            "invalid JSON",
+        ),
+        (
+            "missing.jsonl",
+            '{"id": "1", "question": "q", "source": "s"}\n',
+            1,
+            "missing required field(s): reply",
+        ),
         ("list.jsonl", '["not", "an", "object"]\n', 1, "must be a JSON object"),
-        ("topics.jsonl", '{"id": "1", "question": "q", "reply": "r", "source": "s", '
-         '"topics": [1, 2]}\n', 1, "topics must be a list of strings"),
-        ("bad.csv", "id,question,reply,source\n1,q,r,s\n2,q,,s\n", 3,
-         "missing required field(s): reply"),
+        (
+            "topics.jsonl",
+            '{"id": "1", "question": "q", "reply": "r", "source": "s", "topics": [1, 2]}\n',
+            1,
+            "topics must be a list of strings",
+        ),
+        (
+            "bad.csv",
+            "id,question,reply,source\n1,q,r,s\n2,q,,s\n",
+            3,
+            "missing required field(s): reply",
+        ),
         ("cells.csv", "id,question,reply,source\n1,q,r,s,extra\n", 2, "more cells than header"),
     ],
 )
@@ -89,9 +108,11 @@ def test_malformed_files_name_file_and_line(
 
 
 def test_one_bad_file_fails_the_whole_read(tmp_path: Path) -> None:
-    good = write(tmp_path / "a.jsonl", '{"id": "1", "question": "q", "reply": "r", "source": "s"}\n')
+    good = write(
+        tmp_path / "a.jsonl", '{"id": "1", "question": "q", "reply": "r", "source": "s"}\n'
+    )
     bad = write(tmp_path / "b.jsonl", "{\n")
-    with pytest.raises(ArchiveFormatError, match="b.jsonl:1"):
+    with pytest.raises(ArchiveFormatError, match=r"b\.jsonl:1"):
         read_archive([good, bad])
 
 
@@ -108,7 +129,10 @@ def test_not_utf8_and_missing_files_are_reported(tmp_path: Path) -> None:
 def test_seed_page_keeps_the_doctor_reply_and_not_more_info() -> None:
     [record] = read_archive([SEEDS])
     assert (record.title, record.responder, record.department, record.source) == (
-        "Muscle twitching", "Dr. Jiang Junyi", "Neurology", "Taoyuan Hospital"
+        "Muscle twitching",
+        "Dr. Jiang Junyi",
+        "Neurology",
+        "Taoyuan Hospital",
     )
     assert (record.asker_age_range, record.asker_sex) == ("10~19", "female")
     assert (record.asked_date, record.reply_date) == ("2022/05/02", "2022/05/02")
@@ -133,9 +157,14 @@ def test_seed_page_without_reply_date_is_rejected(tmp_path: Path) -> None:
 
 def test_medquad_shows_the_nih_source_never_a_doctor(tmp_path: Path) -> None:
     row = {
-        "id": "6_NINDS_QA/1-1", "subset": "6_NINDS_QA", "source": "NINDS",
-        "url": "https://example.org/x", "focus": "Essential Tremor", "qtype": "information",
-        "question": "What is (are) Essential Tremor ?", "answer": "Essential tremor is ...",
+        "id": "6_NINDS_QA/1-1",
+        "subset": "6_NINDS_QA",
+        "source": "NINDS",
+        "url": "https://example.org/x",
+        "focus": "Essential Tremor",
+        "qtype": "information",
+        "question": "What is (are) Essential Tremor ?",
+        "answer": "Essential tremor is ...",
     }
     path = write(tmp_path / "m.jsonl", json.dumps(row) + "\n")
     [record] = read_archive([path])

@@ -32,7 +32,10 @@ from bot.settings import PROJECT_ROOT, Settings, load_settings
 pytestmark = pytest.mark.server
 
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
-ALS = "Recently I have muscle twitching all over, sometimes my left hand feels weaker. Could it be ALS?"
+ALS = (
+    "Recently I have muscle twitching all over, sometimes my left hand feels weaker. "
+    "Could it be ALS?"
+)
 
 
 def response_text(name: str, **values: str) -> str:
@@ -60,16 +63,22 @@ class Servers:
     def start_actions(self) -> None:
         log = (self.logs / "actions.log").open("ab")
         self.actions = subprocess.Popen(
-            action_server_command(self.settings), env=self.env, cwd=PROJECT_ROOT,
-            stdout=log, stderr=subprocess.STDOUT,
+            action_server_command(self.settings),
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_until_up(f"http://127.0.0.1:{self.settings.actions_port}/health", self.actions, 120)
 
     def start_rasa(self) -> None:
         log = (self.logs / "rasa.log").open("ab")
         self.rasa = subprocess.Popen(
-            rasa_server_command(self.settings), env=self.env, cwd=PROJECT_ROOT,
-            stdout=log, stderr=subprocess.STDOUT,
+            rasa_server_command(self.settings),
+            env=self.env,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         wait_until_up(f"{self.url}/webhooks/rest/", self.rasa, 300)
 
@@ -142,8 +151,9 @@ def test_an_emergency_gets_the_emergency_message_first(servers: Servers) -> None
     messages = servers.say(
         "patient-2", "hi, my dad's face suddenly droops on one side and he can't speak properly"
     )
-    assert texts(messages) == [response_text("utter_emergency", emergency_number="112",
-                                             crisis_line="116 123")]
+    assert texts(messages) == [
+        response_text("utter_emergency", emergency_number="112", crisis_line="116 123")
+    ]
 
 
 def test_unrelated_text_gets_a_polite_answer(servers: Servers) -> None:
@@ -156,9 +166,12 @@ def test_action_server_stopped_still_gets_the_safety_advice(servers: Servers) ->
     stop([servers.actions])
     messages = servers.say("patient-4", ALS)
     assert texts(messages) == [response_text("utter_technical_problem"), SAFETY]
-    emergency = servers.say("patient-4", "my wife suddenly can't move her left arm and her face is drooping")
-    assert texts(emergency) == [response_text("utter_emergency", emergency_number="112",
-                                              crisis_line="116 123")]
+    emergency = servers.say(
+        "patient-4", "my wife suddenly can't move her left arm and her face is drooping"
+    )
+    assert texts(emergency) == [
+        response_text("utter_emergency", emergency_number="112", crisis_line="116 123")
+    ]
 
 
 def test_hanging_action_server_gets_the_safety_advice_within_the_timeout(
