@@ -52,8 +52,8 @@ typecheck: install ## mypy
 unit: install ## pytest without the server tests
 	$(BIN)/pytest -m "not server and not browser" -q
 
-validate: install ## rasa data validate
-	$(BIN)/rasa data validate --fail-on-warnings
+validate: install ## rasa data validate (fails on warnings, see scripts/validate.sh)
+	scripts/validate.sh
 
 stories: install model ## Conversation tests through the trained model
 	$(BIN)/rasa test core --stories tests/test_stories.yml --model $(MODEL) \

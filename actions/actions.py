@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Any
 
@@ -117,14 +118,15 @@ def send_record(
     )
 
 
-class ArchiveAction(Action):
+class ArchiveAction(Action, ABC):
     """Common frame: red-flag check first, then the answer, the project's errors caught."""
 
     def __init__(self, services: Services | None = None) -> None:
         self.services = services or _shared
 
-    def name(self) -> str:  # pragma: no cover - every subclass names itself
-        raise NotImplementedError
+    @abstractmethod
+    def name(self) -> str:
+        """The action name in domain.yml."""
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -140,11 +142,11 @@ class ArchiveAction(Action):
             dispatcher.utter_message(response="utter_safety_advice")
             return []
 
+    @abstractmethod
     def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
     ) -> list[EventType]:
         """Send the answer; return the events."""
-        raise NotImplementedError
 
 
 def send_emergency(
