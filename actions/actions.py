@@ -13,7 +13,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import Any
 
-from bot.safety import Level, assess
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
@@ -22,6 +21,7 @@ from bot.compose import attribution, choose_answer, conversation_query, excerpt
 from bot.errors import BotError
 from bot.index import ArchiveIndex
 from bot.records import Record
+from bot.safety import Level, assess
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
