@@ -26,9 +26,11 @@ How a message is read:
    or chronic. Signs that are only alarming when new (one-sided weakness or numbness,
    loss of vision, double vision, confusion, not being able to walk or find words) need
    an acute marker in their clause or, failing that, anywhere in the message.
-5. Combined signs (head injury with drowsiness or vomiting, headache with fever and stiff
-   neck, weakness with trouble breathing or swallowing, back pain with loss of bladder
-   control or saddle numbness) need all their parts, each not negated and not past.
+5. Combined signs (head injury with drowsiness or vomiting, fever and stiff neck with a
+   headache, a rash or light hurting the eyes, weakness with trouble breathing or
+   swallowing, back pain with loss of bladder control or saddle numbness, a seizure with
+   "over 5 minutes" / "won't stop" / "one after another" / "hasn't woken up") need all
+   their parts, each not negated and not past.
 
 Self-harm phrases are never discounted as past or chronic: a false alarm there costs
 little, a miss a great deal.
@@ -136,7 +138,6 @@ _SIGN_ORDER = (
     COLLAPSE,
     SUDDEN_ONSET,
 )
-_SELF_HARM_SIGNS = frozenset({SUICIDAL_THOUGHTS, SELF_INJURY, OVERDOSE})
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
@@ -169,6 +170,7 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bhas not\b", "hasnt"),
         (r"\bhave not\b", "havent"),
         (r"\bi am\b", "im"),
+        (r"\b(?:not|isnt|wasnt|arent|werent|im not) able to\b", "unable to"),
         (r"\bwanna\b", "want to"),
         (r"\bgonna\b", "going to"),
         (r"\bmy ?self\b|\bmeself\b|\bmyslef\b|\bmysefl\b", "myself"),
@@ -278,9 +280,14 @@ _NEGATION_STOPS = _wordset("but however although though yet now still then")
 _NEW_PREDICATE = _wordset(
     "started starting start starts is was has had have keeps keep kept went got became "
     "seems seemed looks looked feels felt suddenly also cant couldnt wont began begun then "
-    "now is are were"
+    "now are were"
 )
+_RELATIVE_PRONOUNS = _wordset("that which who whose")
+_RELATIVE_CLAUSE_WORDS = 3
 _NEGATION_WINDOW = 8
+_ONSET_NEGATION_WINDOW = 3
+_NOUN_NEGATIONS = _wordset("no without none nothing nobody nor neither")
+_LOOKBACK_CHARS = 240
 
 
 def _is_cue(words: Sequence[str], i: int) -> bool:
@@ -294,9 +301,18 @@ def _is_cue(words: Sequence[str], i: int) -> bool:
     return not (i + 1 < len(words) and words[i + 1] in _PSEUDO_NEGATION_NEXT)
 
 
-def _negated(clause: str, start: int, end: int, inside: bool) -> bool:
-    before = clause[:start].split()
-    words = before + clause[start:].split()
+def _negated(clause: str, start: int, inside: str = "") -> bool:
+    """Whether a negation cue governs the match at ``start``.
+
+    ``inside`` is the text between the parts of a match ("face *is not* drooping"), where
+    a cue negates too; the sign's own words ("no strength", "not able to") are not passed.
+    """
+    # Only a short window before the match matters; slicing keeps long messages linear.
+    window_start = max(0, start - _LOOKBACK_CHARS)
+    before = clause[window_start:start].split()
+    if window_start > 0:
+        before = before[1:]  # the first word may be cut in half
+    words = before + clause[start : start + _LOOKBACK_CHARS].split()[:1]
     for back in range(1, min(_NEGATION_WINDOW, len(before)) + 1):
         i = len(before) - back
         if words[i] in _NEGATION_STOPS:
@@ -304,16 +320,19 @@ def _negated(clause: str, start: int, end: int, inside: bool) -> bool:
         if words[i] == "and" and i + 1 < len(words) and words[i + 1] in _NEW_PREDICATE:
             break
         if _is_cue(words, i):
-            return True
-    if inside:
-        span = clause[start:end].split()
-        return any(_is_cue(span, i) for i in range(len(span)))
-    return False
+            # "didnt vomit or feel drowsy" is one negated list, but in "a rash that doesnt
+            # fade and a stiff neck" the negation belongs to the short relative clause.
+            relative = i > 0 and words[i - 1] in _RELATIVE_PRONOUNS
+            return not (relative and back > _RELATIVE_CLAUSE_WORDS)
+    between = inside.split()
+    return any(_is_cue(between, i) for i in range(len(between)))
 
 
 _HYPOTHETICAL = _rx(
     r"^if\b|\bwhat if\b|\bif (?:someone|somebody|anyone|a person|people|you|your|one|they|"
-    r"a patient|a child|a baby)\b|\b(?:do|happens|should i do|should you do|should we do|"
+    r"a patient|a child|a baby)\b|\b(?:could|would|might|may|will) (?:\w+ ){0,4}?if\b|"
+    r"(?<!as )\bif (?:i|he|she|they|we) (?:ever|were|was|should|suddenly|develop\w*|get|got|"
+    r"started?|starts)\b|\b(?:do|happens|should i do|should you do|should we do|"
     r"to do|would happen|do you do|does it mean|call \w+|go to \w+) (?:if|when)\b|"
     r"\bin case\b|\bsuppos\w*|\bhypothetical\w*|\bimagine\b|"
     r"\bhow (?:do|can|would|could|will|should|does|did) (?:i|you|we|one|someone|somebody|"
@@ -328,8 +347,11 @@ _HYPOTHETICAL = _rx(
     r"\b(?:risk|risks|chance|chances|likelihood|odds) (?:of|that)\b|\bprevent\w*|\bavoid\w*|"
     r"\b(?:learn|learning|read|reading) about\b|\bleaflet\b|\barticle\b|\bexplain\b"
 )
+_MODAL = _rx(r"\b(?:could|would|might|may|can|will)\b")
+_CONDITION_AFTER = _rx(r"(?: \w+){0,6}? (?:if|unless)\b")
 _QUESTION_START = _rx(
-    r"^(?:what|whats|how|can|could|does|do|is|are|should|which|why|when|will|would|may|might)\b"
+    r"^(?:what|whats|how|can|could|does|do|is|are|should|which|why|when|where|who|will|would|"
+    r"may|might)\b"
 )
 _PERSONAL = _rx(
     r"\b(?:i|im|ive|id|ill|me|my|mine|myself|he|hes|him|his|she|shes|her|hers|we|our|us|"
@@ -339,10 +361,17 @@ _PERSONAL = _rx(
 )
 
 
-def _hypothetical(clause: str, start: int) -> bool:
-    if _HYPOTHETICAL.search(clause[:start]):
-        return True
+def _general_question(clause: str) -> bool:
+    """A question about signs in general: "does a stroke cause slurred speech"."""
     return bool(_QUESTION_START.search(clause)) and not _PERSONAL.search(clause)
+
+
+def _hypothetical(clause: str, start: int, end: int) -> bool:
+    before = clause[max(0, start - _LOOKBACK_CHARS) : start]
+    if _HYPOTHETICAL.search(before):
+        return True
+    # "I could get double vision if I stop the drops": a modal before, a condition after.
+    return bool(_MODAL.search(before) and _CONDITION_AFTER.match(clause, end))
 
 
 # --------------------------------------------------------------------------- time status
@@ -396,7 +425,7 @@ _WEAK_PAST = _rx(
     r"\bevery (?:day|night|morning|afternoon|evening|time|now and then|so often|few)\b|"
     r"\b(?:daily|nightly)\b|\bmost (?:days|nights|mornings|evenings)\b|"
     r"\b(?:on and off|off and on)\b|\bintermittent\w*|\bcomes? and goes?\b|\brecurr\w*|"
-    r"\b(?:always|usually|often|sometimes|occasionally|regularly|frequently|constantly)\b|"
+    r"\b(?:always|usually|often|sometimes|occasionally|regularly|frequently)\b|"
     r"\bnow and (?:then|again)\b|\bfrom time to time\b|\bevery so often\b|\bwhenever\b|"
     r"\bwhen (?:i|im|he|she|hes|shes) (?:sleep|lie|sit|type|lean|cross|exercise|run|stand|"
     r"walk|read|wake|get|am|feel|m|is)\b|\bwhen im\b|"
@@ -424,10 +453,21 @@ class _Status(enum.Enum):
     UNKNOWN = "unknown"
 
 
+def _onset_negated(clause: str, start: int) -> bool:
+    # Only a cue close before an onset negates it ("wasnt sudden", "not since this
+    # morning"); "no" and "without" negate nouns, so "no strength since this morning" keeps
+    # its onset unless "no" comes right before it ("no sudden change").
+    before = clause[max(0, start - _LOOKBACK_CHARS) : start].split()[-_ONSET_NEGATION_WINDOW:]
+    for back, word in enumerate(reversed(before), start=1):
+        if word in _NEGATION_STOPS:
+            break
+        if word in _NEGATION_CUES and (back == 1 or word not in _NOUN_NEGATIONS):
+            return True
+    return False
+
+
 def _first_unnegated(pattern: re.Pattern[str], clause: str) -> bool:
-    return any(
-        not _negated(clause, m.start(), m.end(), inside=False) for m in pattern.finditer(clause)
-    )
+    return any(not _onset_negated(clause, m.start()) for m in pattern.finditer(clause))
 
 
 def _own_status(clause: str) -> _Status:
@@ -448,21 +488,31 @@ def _own_status(clause: str) -> _Status:
     return _Status.UNKNOWN
 
 
-def _statuses(clauses: Sequence[_Clause]) -> list[_Status]:
+def _statuses(clauses: Sequence[_Clause]) -> tuple[list[_Status], list[_Status]]:
+    """Return each clause's own status and its status after inheritance."""
     own = [_own_status(c.text) for c in clauses]
-    resolved: list[_Status] = []
+    marked = (_Status.ACUTE, _Status.PAST)
+    previous: list[_Status | None] = []
+    last: _Status | None = None
     for i, clause in enumerate(clauses):
-        status = own[i]
-        if status is _Status.UNKNOWN:
-            same = [j for j, c in enumerate(clauses) if c.sentence == clause.sentence]
-            before = [j for j in same if j < i][::-1]
-            after = [j for j in same if j > i]
-            for j in before + after:
-                if own[j] in (_Status.ACUTE, _Status.PAST):
-                    status = own[j]
-                    break
-        resolved.append(status)
-    return resolved
+        if i and clauses[i - 1].sentence != clause.sentence:
+            last = None
+        previous.append(last)
+        if own[i] in marked:
+            last = own[i]
+    following: list[_Status | None] = [None] * len(clauses)
+    last = None
+    for i in range(len(clauses) - 1, -1, -1):
+        if i + 1 < len(clauses) and clauses[i + 1].sentence != clauses[i].sentence:
+            last = None
+        following[i] = last
+        if own[i] in marked:
+            last = own[i]
+    resolved = [
+        (previous[i] or following[i] or own[i]) if own[i] is _Status.UNKNOWN else own[i]
+        for i in range(len(clauses))
+    ]
+    return own, resolved
 
 
 # ------------------------------------------------------------------------- sign patterns
@@ -483,7 +533,7 @@ _WEAK = (
 )
 _DROOP = (
     r"(?:dro+p\w*|sag\w*|lopsided|crooked|uneven|twisted|slant\w*|skew\w*|"
-    r"(?:fallen|fell|hanging|gone|slipped) down|not moving)"
+    r"(?:fallen|fell|hanging|gone|slipped) down|(?:not|isnt|wont|doesnt|cant) mov\w*)"
 )
 _FACE = (
     r"(?:face|facial|mouth|lip|lips|smile|cheek|side of (?:my|his|her|the) face|"
@@ -505,6 +555,11 @@ _STROKE = (
     r"(?:stroke|tia|mini stroke|ministroke|brain (?:bleed|haemorrhage|hemorrhage|attack)|"
     r"bleed (?:on|in) the brain|transient isch(?:a)?emic attack)"
 )
+# "not responding to treatment" is about a drug; "not responding to me" is about a person.
+_NOT_TO_A_DRUG = (
+    r"(?! to (?!(?:me|us|him|her|them|my|his|our|their|anyone|anything|voices?|touch|pain|"
+    r"name|questions|calls?|shouting|shaking|people)\b))"
+)
 _PERSON = (
     r"(?:he|she|they|it|baby|child|son|daughter|husband|wife|dad|mum|mom|father|mother|"
     r"grandma|grandpa|grandad|grandmother|grandfather|nan|partner|friend|brother|sister|"
@@ -517,7 +572,7 @@ class _Rule:
     name: str
     pattern: re.Pattern[str]
     inherent: bool  # acute by nature; otherwise needs an onset
-    inside: bool = True  # negation words inside the match also negate it
+    inside: bool = True  # a negation between its parts negates too: "face *is not* drooping"
 
 
 def _rules(name: str, inherent: bool, *patterns: str, inside: bool = True) -> list[_Rule]:
@@ -541,15 +596,17 @@ _SIMPLE_RULES: tuple[_Rule, ...] = (
     *_rules(
         FACE_DROOP,
         True,
-        rf"\b{_FACE}\b(?: \w+){{0,4}}? {_DROOP}",
-        rf"\b{_DROOP}(?: \w+){{0,2}}? {_FACE}\b",
+        rf"\b{_FACE}\b(?P<gap>(?: \w+){{0,4}}?) {_DROOP}",
+        rf"\b(?:droo+p\w*|sag\w*|lopsided|crooked|uneven|twisted|slant\w*|skew\w*)"
+        rf"(?P<gap>(?: \w+){{0,2}}?) {_FACE}\b",
         r"\bfacial (?:droop\w*|palsy|paralysis|weakness)\b",
+        r"\b(?:cant|couldnt|unable to) (?:smile|close (?:his|her|my|one|their) eye)\b",
     ),
     *_rules(
         ONE_SIDED_WEAKNESS,
         False,
-        rf"\b{_BODY}\b(?: \w+){{0,5}}? {_WEAK}\b",
-        rf"\b{_WEAK}(?: \w+){{0,4}}? {_BODY}\b",
+        rf"\b{_BODY}\b(?P<gap>(?: \w+){{0,5}}?) {_WEAK}\b",
+        rf"\b{_WEAK}(?P<gap>(?: \w+){{0,4}}?) {_BODY}\b",
         r"\bhemiplegi\w*|\bhemipares\w*",
     ),
     *_rules(
@@ -558,9 +615,9 @@ _SIMPLE_RULES: tuple[_Rule, ...] = (
         r"\bslur+(?:e?d|ing|s|y|red|ring)?\b",
         r"\b(?:garbled|jumbled|gibberish|incoherent)\b",
         r"\btalking (?:nonsense|rubbish|funny|weird|strange|drunk|gibberish)\b",
-        r"\b(?:speech|speaking|talking|voice|words)\b(?: \w+){0,3}? (?:slur\w*|weird|strange|"
-        r"funny|odd|wrong|off|gone|garbled|messed up|mumbled|unclear|not right|thick|drunk|"
-        r"jumbled|mixed up|muddled|backwards)\b",
+        r"\b(?:speech|speaking|talking|voice|words)\b(?P<gap>(?: \w+){0,3}?) "
+        r"(?:slur\w*|weird|strange|funny|odd|wrong|off|gone|garbled|messed up|mumbled|unclear|"
+        r"not right|isnt right|thick|drunk|jumbled|mixed up|muddled|backwards)\b",
         r"\b(?:lost|losing|loss of|lose) (?:my |his |her |the |their )?(?:speech|ability to "
         r"(?:speak|talk))\b",
         r"\b(?:mixing|mixed|muddling|muddled) up (?:my |his |her |their )?words\b",
@@ -581,9 +638,9 @@ _SIMPLE_RULES: tuple[_Rule, ...] = (
     *_rules(
         VISION_LOSS,
         False,
-        r"\b(?:lost|losing|lose|loss of|gone) (?:\w+ ){0,2}?(?:vision|sight|eyesight)\b",
-        r"\b(?:vision|sight|eyesight)\b(?: \w+){0,3}? (?:gone|went|go|goes|going|turned|is|"
-        r"has|was) (?:\w+ )?(?:black|dark|dim|blank|grey|gray|out|off|white)\b",
+        r"\b(?:lost|losing|lose|loss of|gone) (?P<gap>(?:\w+ ){0,2}?)(?:vision|sight|eyesight)\b",
+        r"\b(?:vision|sight|eyesight)\b(?P<gap>(?: \w+){0,3}?) (?:gone|went|go|goes|going|"
+        r"turned|is|has|was) (?:\w+ )?(?:black|dark|dim|blank|grey|gray|out|off|white)\b",
         r"\b(?:went|gone|go|going|am|is|was) blind\b|\bblind in (?:one|my|the|his|her|left|"
         r"right)\b",
         r"\b(?:black|dark|grey|gray) (?:curtain|shade|shadow)\b|\bcurtain (?:came|coming|come|"
@@ -635,13 +692,11 @@ _SIMPLE_RULES: tuple[_Rule, ...] = (
     *_rules(
         UNRESPONSIVE,
         True,
-        r"\bnot (?:responding|responsive|waking|rousable|conscious|breathing)\b(?! to "
-        r"(?:treatment|medication|meds|the medication|drugs|therapy|tablets|pills|"
-        r"antibiotics)\b)",
+        rf"\bnot (?:responding|responsive|waking|rousable|conscious|breathing)\b{_NOT_TO_A_DRUG}",
         r"\b(?:cant|couldnt|unable to) (?:wake|rouse|arouse) (?:him|her|them|my|up my|the)\b",
         rf"\b{_PERSON}\b(?: \w+){{0,4}}? (?:wont|isnt|doesnt|hasnt|cant|couldnt|cant be|"
         r"cannot be|still hasnt|still isnt|is still not|has not) (?:\w+ )?(?:wake|waking|"
-        r"woken|respond|responding|come round|coming round|come to|come around)\b",
+        rf"woken|respond|responding|come round|coming round|come to|come around)\b{_NOT_TO_A_DRUG}",
         r"\b(?:stopped|isnt|no longer) breathing\b",
         r"\bpassed out and (?:\w+ ){0,2}?(?:wont|isnt|hasnt|not|cant|still)\b",
         inside=False,
@@ -666,7 +721,7 @@ _SIMPLE_RULES: tuple[_Rule, ...] = (
         False,
         r"\b(?:cant|couldnt|unable to|not able to|can no longer|could no longer|can barely|"
         r"couldnt even) (?:walk|stand|stand up|bear weight|put weight|get up (?:off|from) the "
-        r"floor)\b",
+        r"floor)\b(?! (?:the|it|this|that|him|her|them|being|people|my|when|how|noise|light)\b)",
         r"\blegs? (?:\w+ ){0,2}?(?:gave way|gave out|give way|giving way|collapsed|buckled|"
         r"went from under|stopped working|wont (?:work|hold))\b",
         inside=False,
@@ -674,9 +729,9 @@ _SIMPLE_RULES: tuple[_Rule, ...] = (
     *_rules(
         COLLAPSE,
         True,
-        rf"\b(?:{_PERSON}|i|just|suddenly)\b(?: \w+){{0,2}}? collaps\w*\b(?! (?:on|onto|into|in) "
-        r"(?:the |my |a )?(?:sofa|couch|bed|chair|armchair)\b| (?:laughing|with laughter|in "
-        r"(?:fits of )?(?:laughter|giggles)|in a heap of laughter)\b)",
+        rf"\b(?:{_PERSON}|i|just|suddenly)\b(?P<gap>(?: \w+){{0,2}}?) collaps\w*\b"
+        r"(?! (?:on|onto|into|in) (?:the |my |a )?(?:sofa|couch|bed|chair|armchair)\b"
+        r"| (?:laughing|with laughter|in (?:fits of )?(?:laughter|giggles))\b)",
     ),
 )
 
@@ -696,7 +751,7 @@ _NUMBER_WORDS = {"five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
 _SEIZURE_GOES_ON = _rx(
     r"\b(?:wont|doesnt|isnt|not|hasnt|havent|didnt|wouldnt|never) (?:\w+ )?(?:stop|stopping|"
     r"stopped|end|ending|ended|ease|settle|settling)\b|"
-    r"\b(?:still|keeps?|keep on|kept|continu\w*|non ?stop|nonstop|ongoing|been going|"
+    r"\b(?:still|keeps?|keep on|kept|continu\w*|constant\w*|non ?stop|nonstop|ongoing|been going|"
     r"going on)(?: \w+){0,2}? (?:seiz\w*|fitting|fits?|convuls\w*|shaking|jerking|going|"
     r"happening|having (?:them|seizures|fits))\b|"
     r"\bone after (?:another|the other|the next)\b|\bback to back\b|\bin a row\b|"
@@ -718,7 +773,9 @@ _HEAD_TRAUMA = _rx(
     r"\bhead (?:injury|injuries|trauma|knock|bump|wound|first)\b|"
     r"\bblow (?:to|on) (?:the|his|her|my|their) head\b|\bconcuss\w*|"
     r"\bfell (?:\w+ ){0,3}?(?:on|onto) (?:his|her|my|their|the) head\b|"
-    r"\bhead (?:hit|hitting|struck|smashed|slammed|banged)\b|\bknocked (?:out|unconscious)\b"
+    r"\bhead (?:hit|hitting|struck|smashed|slammed|banged)\b|"
+    r"\b(?:i|he|she|they|we|got|get|gets|was|were|been|being) (?:\w+ )?knocked "
+    r"(?:out|unconscious)\b"
 )
 _HEAD_COMPANION = _rx(
     r"\bdrows\w*|\bsleepy\b|\bsleepiness\b|\bcant (?:stay|keep (?:his |her |my )?eyes) "
@@ -735,23 +792,27 @@ _FEVER = _rx(
     r"\bfever\w*|\bhigh (?:temperature|temp)\b|\b(?:a|running a|got a|has a|have a) "
     r"(?:temperature|temp)\b|\b(?:temperature|temp) of\b|\bburning up\b|"
     r"\b(?:3[89]|40)(?: \d)? ?(?:c|degrees)\b|\b10[0-4](?: \d)? ?(?:f|degrees)\b|"
-    r"\bhot and shiver\w*|\bchills\b|\brigors\b"
+    r"\bhot and shiver\w*|\bchills\b|\brigors\b|\bfeel\w* (?:very |really |so )?(?:hot|feverish)\b"
 )
 _STIFF_NECK = _rx(
-    r"\bstiff\w* (?:\w+ )?neck\b|\bneck\b(?: \w+){0,3}? stiff\w*|\bneck stiffness\b|"
+    r"\bstiff\w* (?:\w+ )?neck\b|\bneck\b(?P<gap>(?: \w+){0,3}?) stiff\w*|\bneck stiffness\b|"
     r"\b(?:cant|unable to|hurts to|painful to) (?:bend|move|turn|touch|lower|tilt|put) "
     r"(?:\w+ ){0,3}?(?:neck|chin|head) (?:forward|down|to (?:my|his|her|the) chest)\b|"
     r"\bchin to (?:my|his|her|the) chest\b"
 )
-_ANY_HEADACHE = _rx(
-    rf"\b{_HEADACHE}\b|\bhead (?:hurts|is pounding|pounding|is killing|is splitting|pain)\b"
+# With fever and a stiff neck: a headache, a rash or light hurting the eyes.
+_MENINGITIS_THIRD = _rx(
+    rf"\b{_HEADACHE}\b|\bhead (?:hurts|is pounding|pounding|is killing|is splitting|pain)\b|"
+    r"\brash\b|\bphotophobi\w*|\blight (?:\w+ )?(?:hurts|hurting|bothers|painful)\b|"
+    r"\b(?:cant|couldnt) (?:stand|bear|look at) (?:the |bright )?lights?\b"
 )
 _SEVERE_HEADACHE = _rx(
     rf"\b{_SEVERE}(?: \w+){{0,2}}? {_HEADACHE}\b|\b{_HEADACHE}\b(?: \w+){{0,3}}? {_SEVERE}\b"
 )
 _LIMB_WEAKNESS = _rx(
-    r"\b(?:weak|weakness|weaker|numb|numbness|tingl\w*|pins and needles|paraly[sz]\w*|"
-    r"floppy|heavy|(?:cant|couldnt) (?:walk|stand|lift|move))\b"
+    # Not tingling or numbness: with breathlessness they are as often a panic attack.
+    r"\b(?:weak|weakness|weaker|weakened|paraly[sz]\w*|floppy|heavy|"
+    r"(?:cant|couldnt) (?:walk|stand|lift|move))\b"
 )
 _SPREADING = _rx(
     r"\b(?:legs?|arms?|limbs?|body|feet|foot|hands?|face|thighs?|knees?|spread\w*|moving up|"
@@ -779,14 +840,16 @@ _CONTINENCE = _rx(
     r"\b(?:cant|couldnt|unable to|not able to) (?:pee|wee|urinate|pass urine|empty (?:my|his|"
     r"her) bladder)\b|\bhavent (?:peed|weed|urinated|passed urine)\b|\burinary retention\b"
 )
+_SADDLE_AREA = (
+    r"(?:groin|genitals?|bottom|buttocks?|bum|butt|between (?:my|his|her) legs|inner thighs?|"
+    r"private parts?|privates|back passage|anus|perineum|saddle(?: area)?|crotch)"
+)
 _SADDLE = _rx(
-    r"\bsaddle\b(?: \w+){0,2}? (?:numb\w*|anaesthesia|anesthesia|tingl\w*)\b|"
-    r"\bnumb\w*(?: \w+){0,4}? (?:groin|genitals?|bottom|buttocks?|bum|butt|between (?:my|his|"
-    r"her) legs|inner thighs?|private parts?|privates|back passage|anus|perineum|saddle|"
-    r"crotch)\b|\b(?:groin|genitals?|bottom|buttocks?|bum|between (?:my|his|her) legs|inner "
-    r"thighs?|private parts?|privates|crotch|saddle area)\b(?: \w+){0,3}? (?:numb\w*|no "
-    r"feeling|tingl\w*)\b|\bcant feel (?:\w+ ){0,3}?(?:groin|genitals?|bottom|bum|private|"
-    r"toilet paper|when i wipe|wiping)\b"
+    r"\bsaddle\b(?P<gap1>(?: \w+){0,2}?) (?:numb\w*|anaesthesia|anesthesia|tingl\w*)\b|"
+    rf"\bnumb\w*(?P<gap2>(?: \w+){{0,4}}?) {_SADDLE_AREA}\b|"
+    rf"\b{_SADDLE_AREA}\b(?P<gap3>(?: \w+){{0,3}}?) (?:numb\w*|no feeling|tingl\w*)\b|"
+    r"\bcant feel (?:\w+ ){0,3}?(?:groin|genitals?|bottom|bum|private|toilet paper|"
+    r"when i wipe|wiping)\b"
 )
 
 # Self-harm: never discounted as past or chronic.
@@ -797,7 +860,7 @@ _SELF_HARM_RULES: tuple[_Rule, ...] = (
         r"\bsui?c[iy]?d(?:e|es|al|el|ality|ial)\b",
         r"\b(?:kill|killing|kil|end|ending|take|taking|took) (?:myself|my own life|my life)\b"
         r"(?! (?:laughing|with laughter|at (?:the )?(?:gym|work)|working|over|trying|to|back)\b)",
-        r"\bkms\b",
+        r"\bkms\b|\bunalive\w*",
         r"\b(?:want|wanted|wanting|wish|wished|like|ready|plan|planning|longing) (?:\w+ ){0,2}?"
         r"(?:to )?die\b",
         r"\bwish (?:i was|i were|id|i could be|to be|i had) (?:dead|never been born)\b",
@@ -863,17 +926,31 @@ def _hits(
     inside: bool = True,
     hypotheticals: bool = True,
 ) -> list[_Hit]:
+    """Return the first affirmed, non-hypothetical match of ``pattern`` in each clause."""
     found: list[_Hit] = []
     for i, clause in enumerate(clauses):
+        general: bool | None = None
         for m in pattern.finditer(clause.text):
-            if m.end() == m.start():
+            if m.end() == m.start() or _negated(clause.text, m.start(), _inside(m, inside)):
                 continue
-            if _negated(clause.text, m.start(), m.end(), inside):
-                continue
-            if hypotheticals and _hypothetical(clause.text, m.start()):
-                continue
+            if hypotheticals:
+                if general is None:
+                    general = _general_question(clause.text)
+                if general or _hypothetical(clause.text, m.start(), m.end()):
+                    continue
             found.append(_Hit(i, m.start(), m.end()))
+            break
     return found
+
+
+def _inside(m: re.Match[str], inside: bool) -> str:
+    """The words a negation may hide between: the named gaps, else the whole match."""
+    if not inside:
+        return ""
+    gaps = [name for name in m.re.groupindex if name.startswith("gap")]
+    if not gaps:
+        return m.group(0)
+    return " ".join(m.group(name) or "" for name in gaps)
 
 
 def _live(hits: Iterable[_Hit], statuses: Sequence[_Status]) -> list[_Hit]:
@@ -895,33 +972,32 @@ def _long_seizure(clause: str) -> bool:
 
 def _combined(clauses: Sequence[_Clause], statuses: Sequence[_Status]) -> list[str]:
     found: list[str] = []
-    live = _live
+    live = _live  # short name: used on every line below
 
     # A seizure that goes on, comes in a cluster, or after which the person does not wake.
-    seizures = live(_hits(_SEIZURE, clauses), statuses)
-    for hit in seizures:
-        sentence = clauses[hit.clause].sentence
-        same = [
+    seizure_sentences = {
+        clauses[h.clause].sentence for h in live(_hits(_SEIZURE, clauses), statuses)
+    }
+    if seizure_sentences:
+        current = [
             i
             for i, c in enumerate(clauses)
-            if c.sentence == sentence and statuses[i] is not _Status.PAST
+            if c.sentence in seizure_sentences and statuses[i] is not _Status.PAST
         ]
-        on_going = any(
-            _long_seizure(clauses[i].text)
-            or live(_hits(_SEIZURE_GOES_ON, [clauses[i]], False), [statuses[i]])
-            for i in same
-        )
-        if on_going:
+        sentences = [clauses[i] for i in current]
+        if any(_long_seizure(c.text) for c in sentences) or _hits(
+            _SEIZURE_GOES_ON, sentences, False
+        ):
             found.append(PROLONGED_SEIZURE)
-        if any(_hits(_NOT_WAKING, [clauses[i]], False) for i in same):
+        if _hits(_NOT_WAKING, sentences, False):
             found.append(UNRESPONSIVE)
 
     if live(_hits(_HEAD_TRAUMA, clauses), statuses) and live(
-        _hits(_HEAD_COMPANION, clauses), statuses
+        _hits(_HEAD_COMPANION, clauses, False), statuses
     ):
         found.append(HEAD_INJURY)
 
-    if all(live(_hits(p, clauses), statuses) for p in (_ANY_HEADACHE, _FEVER, _STIFF_NECK)):
+    if all(live(_hits(p, clauses), statuses) for p in (_MENINGITIS_THIRD, _FEVER, _STIFF_NECK)):
         found.append(MENINGITIS_SIGNS)
 
     weak_limbs = [
@@ -939,11 +1015,9 @@ def _combined(clauses: Sequence[_Clause], statuses: Sequence[_Status]) -> list[s
         found.append(CAUDA_EQUINA)
 
     # A severe headache that came on suddenly, in the same sentence.
-    for hit in live(_hits(_SEVERE_HEADACHE, clauses), statuses):
-        sentence = clauses[hit.clause].sentence
-        if any(_first_unnegated(_THUNDER_ONSET, c.text) for c in clauses if c.sentence == sentence):
-            found.append(THUNDERCLAP_HEADACHE)
-            break
+    severe = {clauses[h.clause].sentence for h in live(_hits(_SEVERE_HEADACHE, clauses), statuses)}
+    if any(c.sentence in severe and _first_unnegated(_THUNDER_ONSET, c.text) for c in clauses):
+        found.append(THUNDERCLAP_HEADACHE)
     return found
 
 
@@ -955,8 +1029,7 @@ def _analyse(text: str) -> _Analysis:
         return result
     if not clauses:
         return result
-    statuses = _statuses(clauses)
-    own = [_own_status(c.text) for c in clauses]
+    own, statuses = _statuses(clauses)
     result.has_onset = any(s is _Status.ACUTE for s in own)
 
     for rule in _SELF_HARM_RULES:
