@@ -27,6 +27,9 @@ N = Level.NONE
 # ------------------------------------------------------------------ red flags, by sign
 
 RED_FLAGS = [
+    # a seizure happening now
+    ("my husband is having a seizure", E),
+    ("she is seizing on the kitchen floor", E),
     # face droop
     ("His face is drooping on one side", E),
     ("the corner of her mouth is droopy and crooked", E),
@@ -86,6 +89,7 @@ def test_red_flags(text: str, level: Level) -> None:
 
 
 BENIGN = [
+    "my son is having seizures every month and the neurologist is adjusting his dose",
     "my eyelid twitches",
     "slight headache every afternoon for weeks",
     "numb fingers at night for months",
