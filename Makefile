@@ -9,8 +9,8 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install index model run shell test lint typecheck unit validate stories \
-        server-test evaluate clean
+.PHONY: help install index model widget browser-deps run shell test lint typecheck unit \
+        validate stories server-test browser-test evaluate clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -36,7 +36,22 @@ $(MODEL): $(TRAINING_DATA) | $(VENV)/.installed
 
 model: install $(MODEL) ## Train the model when config.yml, domain.yml or data/ changed
 
-run: install index model ## Start the action server and the Rasa server (Ctrl-C stops both)
+widget/node_modules/.package-lock.json: widget/package-lock.json
+	@echo "installing the web widget's socket.io client from npm ..."
+	cd widget && npm ci --no-audit --no-fund
+	@touch $@
+
+widget: widget/node_modules/.package-lock.json ## Install the web widget's JavaScript (npm ci)
+
+browser-deps: ## Install Debian's Chromium and ChromeDriver for the browser tests, if missing
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then \
+	  echo "chromium and chromedriver are installed"; \
+	else \
+	  echo "installing chromium and chromium-driver (apt) ..."; \
+	  apt-get update && apt-get install -y chromium chromium-driver; \
+	fi
+
+run: install index model widget ## Start the action server and the Rasa server (Ctrl-C stops both)
 	$(PY) -m bot.launcher
 
 shell: install index model ## Hold a test conversation in the terminal (rasa shell)
@@ -59,10 +74,13 @@ stories: install model ## Conversation tests through the trained model
 	$(BIN)/rasa test core --stories tests/test_stories.yml --model $(MODEL) \
 	  --out results/stories --fail-on-prediction-errors
 
-server-test: install index model ## Real action server and rasa run, over HTTP
+server-test: install index model widget ## Real servers over HTTP: REST and every messaging webhook
 	$(BIN)/pytest -m "server" -q
 
-test: install index model lint typecheck unit validate stories server-test ## Everything CI runs
+browser-test: install index model widget browser-deps ## The web widget in headless Chromium
+	$(BIN)/pytest -m "browser" -q
+
+test: install index model widget lint typecheck unit validate stories server-test browser-test ## Everything CI runs
 
 evaluate: install model ## NLU intent F1 (cross-validation) and story accuracy, into results/
 	$(BIN)/rasa test nlu --nlu data --cross-validation --folds 3 --out results/nlu

@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from bot.safety import Level, assess
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.console import CmdlineInput
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 
+from bot.safety import Level, assess
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -121,3 +121,41 @@ class GuardedSocketIOInput(GuardMixin, SocketIOInput):
 
 class GuardedCmdlineInput(GuardMixin, CmdlineInput):
     """Terminal conversations (``make shell``) with the fallback guard."""
+
+
+# Messaging platforms (addons/messaging.py), switched on by `python -m addons.messaging`.
+from addons.messaging import (  # noqa: E402
+    BotFrameworkChannel,
+    FacebookChannel,
+    SlackChannel,
+    TelegramChannel,
+    TwilioChannel,
+)
+
+
+class GuardedTelegramInput(GuardMixin, TelegramChannel):
+    """Telegram (``/webhooks/telegram/webhook``) with the fallback guard."""
+
+
+class GuardedSlackInput(GuardMixin, SlackChannel):
+    """Slack (``/webhooks/slack/webhook``) with the fallback guard."""
+
+
+class GuardedFacebookInput(GuardMixin, FacebookChannel):
+    """Facebook Messenger (``/webhooks/facebook/webhook``) with the fallback guard."""
+
+
+class GuardedTwilioInput(GuardMixin, TwilioChannel):
+    """Twilio SMS and WhatsApp (``/webhooks/twilio/webhook``) with the fallback guard."""
+
+
+class GuardedBotFrameworkInput(GuardMixin, BotFrameworkChannel):
+    """Microsoft Bot Framework (``/webhooks/botframework/webhook``) with the fallback guard."""
+
+
+# The socket.io channel of the web widget (addons/widget.py): whole messages, guarded.
+from addons.widget import WidgetSocketIOInput  # noqa: E402
+
+
+class GuardedWidgetSocketIOInput(GuardMixin, WidgetSocketIOInput):
+    """socket.io for the web widget: one event per bot message, with the fallback guard."""

@@ -50,8 +50,10 @@ def action_server_command(settings: Settings) -> list[str]:
     ]
 
 
-def rasa_server_command(settings: Settings, model: Path = MODEL) -> list[str]:
-    """Command line of the Rasa server (channels from credentials.yml)."""
+def rasa_server_command(
+    settings: Settings, model: Path = MODEL, credentials: Path = PROJECT_ROOT / "credentials.yml"
+) -> list[str]:
+    """Command line of the Rasa server (channels from ``credentials``)."""
     return [
         rasa_bin(),
         "run",
@@ -62,7 +64,7 @@ def rasa_server_command(settings: Settings, model: Path = MODEL) -> list[str]:
         "--endpoints",
         str(PROJECT_ROOT / "endpoints.yml"),
         "--credentials",
-        str(PROJECT_ROOT / "credentials.yml"),
+        str(credentials),
         "--cors",
         "*",
     ]
@@ -128,8 +130,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "addons.channels.GuardedCmdlineInput",
             ]
             return subprocess.call(command, env=env, cwd=PROJECT_ROOT)
+        # credentials.yml plus the messaging platforms whose NEUROBOT_* variables are set
+        credentials = PROJECT_ROOT / "var" / "credentials.yml"
+        subprocess.run(
+            [sys.executable, "-m", "addons.messaging", "credentials", str(credentials)],
+            env=env,
+            cwd=PROJECT_ROOT,
+            check=True,
+        )
         print(f"starting the Rasa server on port {settings.rasa_port} ...", flush=True)
-        rasa = subprocess.Popen(rasa_server_command(settings), env=env, cwd=PROJECT_ROOT)
+        rasa = subprocess.Popen(
+            rasa_server_command(settings, credentials=credentials), env=env, cwd=PROJECT_ROOT
+        )
         processes.append(rasa)
         base = f"http://127.0.0.1:{settings.rasa_port}"
         wait_until_up(f"{base}/webhooks/rest/", rasa, 300)
@@ -137,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "\nThe bot is ready. Talk to it:\n"
             f"  REST:      POST {base}/webhooks/rest/webhook "
             '{"sender": "me", "message": "..."}\n'
+            f"  web chat:  {base}/webhooks/widget/\n"
             f"  socket.io: {base}/socket.io\n"
             "Press Ctrl-C to stop both servers.\n",
             flush=True,
@@ -148,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
         return 0
-    except ServiceError as exc:
+    except (ServiceError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:

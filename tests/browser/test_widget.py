@@ -1,0 +1,254 @@
+"""The demo widget in headless Chromium against the real servers.
+
+Needs the model and index (`make model index`), `npm ci` in widget/, and Debian's
+chromium + chromium-driver at /usr/bin. Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from addons.widget import FILES
+from bot.settings import PROJECT_ROOT
+from tests.channels.harness import ALS, SAFETY, Servers, wait_for
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
+MOBILE = (375, 812)
+DESKTOP = (1280, 900)
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    if not (PROJECT_ROOT / "widget/node_modules/socket.io-client/dist/socket.io.min.js").exists():
+        pytest.fail("socket.io-client is not installed: run `npm ci` in widget/")
+    running = Servers(tmp_path_factory.mktemp("widget-logs"), PROJECT_ROOT / "credentials.yml")
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[WebDriver]:
+    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
+        pytest.fail(
+            "install chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        )
+    profile = tempfile.mkdtemp(prefix="neurobot-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={profile}",
+        f"--window-size={MOBILE[0]},{MOBILE[1]}",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=webdriver.ChromeService(str(CHROMEDRIVER)), options=options)
+    set_size(driver, MOBILE, mobile=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def visible(driver: WebDriver, css: str, seconds: float = 60) -> list[WebElement]:
+    def found() -> list[WebElement]:
+        try:
+            return [e for e in driver.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()]
+        except WebDriverException:
+            return []
+
+    return list(wait_for(found, seconds, css))
+
+
+def count_at_least(driver: WebDriver, css: str, n: int, seconds: float = 60) -> list[WebElement]:
+    return list(
+        wait_for(
+            lambda: (
+                (found := driver.find_elements(By.CSS_SELECTOR, css)) and len(found) >= n and found
+            ),
+            seconds,
+            f"{n} × {css}",
+        )
+    )
+
+
+def connected(driver: WebDriver) -> None:
+    wait_for(
+        lambda: driver.execute_script(
+            "return document.getElementById('status').hidden && "
+            "!!localStorage.getItem('neurobot.session')"
+        ),
+        30,
+        "the socket.io session",
+    )
+
+
+def set_size(driver: WebDriver, size: tuple[int, int], mobile: bool) -> None:
+    """Emulate the screen size (headless Chromium's windows are at least 500 px wide)."""
+    driver.set_window_size(*size)
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": mobile},
+    )
+
+
+def screenshot(driver: WebDriver, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(ARTIFACTS / name))
+
+
+def test_conversation_card_full_reply_and_reload(servers: Servers, browser: WebDriver) -> None:
+    page = f"{servers.url}/webhooks/widget/"
+    browser.get(page)
+    disclaimer = visible(browser, "#disclaimer")[0]
+    assert disclaimer.text.startswith("Before we start: I show archived replies")
+    connected(browser)
+    assert browser.execute_script("return window.innerWidth") == MOBILE[0]
+
+    # labelled input, typed and sent with the keyboard alone
+    box = browser.find_element(By.ID, "message")
+    assert browser.find_element(By.CSS_SELECTOR, "label[for=message]").text
+    assert browser.find_element(By.ID, "log").get_attribute("aria-live") == "polite"
+    box.send_keys(ALS)
+    box.send_keys(Keys.ENTER)
+
+    card = visible(browser, ".card")[0]
+    title = card.find_element(By.CSS_SELECTOR, ".card-title").text
+    assert title.startswith("“") and title.endswith("”") and len(title) > 10
+    assert card.find_element(By.CSS_SELECTOR, ".attribution").text.startswith("Answered by: ")
+    assert card.find_element(By.CSS_SELECTOR, ".excerpt").text
+    buttons = card.find_elements(By.CSS_SELECTOR, ".options button")
+    assert buttons[0].text == "Read the full reply"
+    assert 2 <= len(buttons) <= 4
+    assert all(
+        (b.get_attribute("aria-label") or "").startswith("Similar question: ") for b in buttons[1:]
+    )
+    advice = visible(browser, ".safety")[0]
+    assert SAFETY in " ".join(advice.text.split())
+    assert advice.value_of_css_property("background-color") != card.value_of_css_property(
+        "background-color"
+    )
+    # nothing wider than the 375-pixel screen
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= MOBILE[0]
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", card)
+    screenshot(browser, "widget.png")
+
+    # the button by keyboard: focus it, press Enter
+    browser.execute_script("arguments[0].focus()", buttons[0])
+    buttons[0].send_keys(Keys.ENTER)
+    full = count_at_least(browser, ".card", 2)[1]
+    assert full.find_element(By.CSS_SELECTOR, ".card-kind").text == "The full reply"
+    assert full.find_element(By.CSS_SELECTOR, ".card-title").text == title
+    assert len(full.find_element(By.CSS_SELECTOR, ".excerpt").text) > len(
+        card.find_element(By.CSS_SELECTOR, ".excerpt").text
+    )
+    count_at_least(browser, ".safety", 2)
+    session = browser.execute_script("return localStorage.getItem('neurobot.session')")
+
+    set_size(browser, DESKTOP, mobile=False)
+    browser.refresh()
+    cards = count_at_least(browser, ".card", 2, 15)
+    assert cards[0].find_element(By.CSS_SELECTOR, ".card-title").text == title
+    assert ALS in browser.find_element(By.CSS_SELECTOR, ".from-user").text
+    assert len(browser.find_elements(By.CSS_SELECTOR, ".safety")) == 2
+    connected(browser)
+    assert browser.execute_script("return localStorage.getItem('neurobot.session')") == session
+    screenshot(browser, "widget-desktop.png")
+
+    # the server kept the conversation too: a similar question from the old card works
+    similar = browser.find_elements(By.CSS_SELECTOR, ".card")[0].find_elements(
+        By.CSS_SELECTOR, ".options button"
+    )[1]
+    similar.click()
+    third = count_at_least(browser, ".card", 3)[2]
+    assert third.find_element(By.CSS_SELECTOR, ".card-kind").text == (
+        "Another similar question in the archive"
+    )
+
+
+def test_an_emergency_is_shown_as_an_alert(servers: Servers, browser: WebDriver) -> None:
+    browser.get(f"{servers.url}/webhooks/widget/")
+    connected(browser)
+    box = browser.find_element(By.ID, "message")
+    box.send_keys("my wife suddenly can't move her left arm and her face is drooping")
+    box.send_keys(Keys.ENTER)
+    alert = visible(browser, ".emergency[role=alert]")[0]
+    assert "What you describe can be a sign of an emergency" in alert.text
+    assert "112" in alert.text
+
+
+class _PageOnly(BaseHTTPRequestHandler):
+    """Serves the widget's files but no socket.io: a server that cannot be reached."""
+
+    def do_GET(self) -> None:
+        name = self.path.split("?")[0].removeprefix("/webhooks/widget/") or "index.html"
+        if name not in FILES or name == "config.json":
+            self.send_error(503)
+            return
+        path, content_type = FILES[name]
+        body = path.read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_unreachable_server_is_said_clearly(browser: WebDriver) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _PageOnly)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        browser.get(f"http://127.0.0.1:{server.server_address[1]}/webhooks/widget/")
+        status = visible(browser, "#status", 15)[0]
+        assert status.text.startswith("Cannot reach the server.")
+        assert not browser.find_elements(By.CSS_SELECTOR, ".typing")
+        box = browser.find_element(By.ID, "message")
+        box.send_keys("hello")
+        box.send_keys(Keys.ENTER)
+        assert box.get_attribute("value") == "hello"  # kept, not lost
+        assert not browser.find_elements(By.CSS_SELECTOR, ".from-user")
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_stopped_server_is_said_clearly(servers: Servers, browser: WebDriver) -> None:
+    """Runs last in this module: it stops the Rasa server."""
+    browser.get(f"{servers.url}/webhooks/widget/")
+    connected(browser)
+    servers.stop_rasa()
+    status = visible(browser, "#status", 20)[0]
+    assert status.text.startswith("Cannot reach the server.")
+    assert "112" in status.text
+    screenshot(browser, "widget-offline.png")
