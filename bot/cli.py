@@ -14,6 +14,7 @@ from pathlib import Path
 from bot.archive import FORMATS, read_archive
 from bot.compose import attribution, excerpt
 from bot.errors import ArchiveFormatError, BotError
+from bot.evaluation import add_commands
 from bot.index import ArchiveIndex
 from bot.settings import load_settings
 
@@ -160,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     triage = eval_commands.add_parser("triage", help="red-flag recall and false alarms")
     triage.add_argument("file", help='JSON Lines {"text": ..., "emergency": true|false}')
     triage.set_defaults(func=cmd_eval_triage)
+    add_commands(eval_commands, commands)
     return parser
 
 

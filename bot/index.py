@@ -1,33 +1,49 @@
 """The archive index: records in SQLite with an FTS5 table for search.
 
 The FTS5 table holds stems made by :mod:`bot.text` (the same stemmer the query side
-uses), so document frequencies read from ``fts5vocab`` line up with query stems. Only
-the question side (title, question, topics) and the lead of the reply are indexed:
-patients are matched to similar *questions*, and short columns keep search fast on
-large archives.
+uses), so document frequencies line up with query stems; they are kept in the
+``terms`` table, updated on every upsert (``fts5vocab`` would count them by reading
+whole posting lists). The question side (title, question, topics) and the lead of the
+reply are indexed: patients are matched to similar questions, and to replies that
+describe what they feel, while bounded columns keep search fast on large archives.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.errors import IndexUnavailableError
 from bot.records import Record
-from bot.search import analyze, concept_weight, coverage, fts_query, keep_rarest
+from bot.search import (
+    analyze,
+    candidate_concepts,
+    concept_weight,
+    coverage,
+    fts_query,
+    keep_rarest,
+)
 from bot.text import content_stems, words
 from bot.vocabulary import Vocabulary, load_vocabulary
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 #: Characters of the reply indexed as its lead.
-LEAD_CHARS = 320
+LEAD_CHARS = 1500
 #: Candidates FTS5 hands to the coverage scorer.
 CANDIDATES = 40
+#: The candidate query keeps the rarest concepts whose documents add up to this.
+POSTINGS_BUDGET = 5_000
+#: Weight of the BM25 rank relative to the best candidate's: a candidate scores its coverage
+#: times (1 + BM25_MIX * rank / best rank) / (1 + BM25_MIX), so the top one keeps its coverage.
+BM25_MIX = 5.0
+#: Document frequencies kept in memory.
+DF_CACHE_SIZE = 100_000
 #: BM25 column weights: title, question, topics, lead.
-COLUMN_WEIGHTS = (4.0, 2.0, 3.0, 1.0)
+COLUMN_WEIGHTS = (2.0, 1.0, 3.0, 1.0)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,6 +56,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
     title, question, topics, lead, tokenize = 'unicode61 remove_diacritics 2'
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS search_vocab USING fts5vocab(search, 'row');
+CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, doc INTEGER NOT NULL) WITHOUT ROWID;
 """
 
 _BASELINE_SCHEMA = """
@@ -79,11 +96,11 @@ class ArchiveIndex:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite3.connect(self.path, check_same_thread=False)
         self.db.executescript(_SCHEMA)
-        self.db.execute(
-            "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,)
-        )
+        self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         self.db.commit()
         self.vocabulary = vocabulary or load_vocabulary()
+        self._count: int | None = None
+        self._df: dict[str, int] = {}
 
     @classmethod
     def open(cls, path: Path | str, vocabulary: Vocabulary | None = None) -> ArchiveIndex:
@@ -139,7 +156,10 @@ class ArchiveIndex:
         """
         if baseline:
             self.db.executescript(_BASELINE_SCHEMA)
+        self._count = None
+        self._df = {}
         written = 0
+        delta: Counter[str] = Counter()
         with self.db:
             for record in records:
                 row = self.db.execute("SELECT rowid FROM records WHERE id = ?", (record.id,))
@@ -149,6 +169,12 @@ class ArchiveIndex:
                     self.db.execute(
                         "UPDATE records SET data = ? WHERE rowid = ?", (record.to_json(), rowid)
                     )
+                    old = self.db.execute(
+                        "SELECT title, question, topics, lead FROM search WHERE rowid = ?",
+                        (rowid,),
+                    ).fetchone()
+                    if old:
+                        delta.subtract(set(" ".join(old).split()))
                     self.db.execute("DELETE FROM search WHERE rowid = ?", (rowid,))
                 else:
                     cursor = self.db.execute(
@@ -156,16 +182,17 @@ class ArchiveIndex:
                         (record.id, record.to_json()),
                     )
                     rowid = cursor.lastrowid
+                columns = (
+                    _stemmed(record.title),
+                    _stemmed(record.question),
+                    _stemmed(" ".join(record.topics)),
+                    _stemmed(record.reply[:LEAD_CHARS]),
+                )
+                delta.update(set(" ".join(columns).split()))
                 self.db.execute(
                     "INSERT INTO search (rowid, title, question, topics, lead) "
                     "VALUES (?, ?, ?, ?, ?)",
-                    (
-                        rowid,
-                        _stemmed(record.title),
-                        _stemmed(record.question),
-                        _stemmed(" ".join(record.topics)),
-                        _stemmed(record.reply[:LEAD_CHARS]),
-                    ),
+                    (rowid, *columns),
                 )
                 if baseline:
                     self.db.execute("DELETE FROM plain WHERE rowid = ?", (rowid,))
@@ -174,6 +201,13 @@ class ArchiveIndex:
                         (rowid, record.title, record.question, record.reply),
                     )
                 written += 1
+            # document frequencies kept in a table: fts5vocab counts them by reading
+            # whole posting lists, too slow for common words on large archives
+            self.db.executemany(
+                "INSERT INTO terms (term, doc) VALUES (?, ?) "
+                "ON CONFLICT (term) DO UPDATE SET doc = doc + excluded.doc",
+                [(term, count) for term, count in delta.items() if count],
+            )
         return written
 
     def get(self, record_id: str) -> Record | None:
@@ -188,17 +222,40 @@ class ArchiveIndex:
         )
         return {rowid: Record.from_dict(json.loads(data)) for rowid, data in rows}
 
+    def _total(self) -> int:
+        if self._count is None:
+            self._count = self.count()
+        return self._count
+
     def _doc_freq(self, stems: set[str]) -> dict[str, int]:
-        if not stems:
-            return {}
-        marks = ",".join("?" * len(stems))
-        rows = self.db.execute(
-            f"SELECT term, doc FROM search_vocab WHERE term IN ({marks})", sorted(stems)
-        )
-        return {term: int(doc) for term, doc in rows}
+        """Document frequencies of the stems the archive knows, cached until an upsert."""
+        cache = self._df
+        result: dict[str, int] = {}
+        missing: list[str] = []
+        for stem in stems:
+            known = cache.get(stem)
+            if known is None:
+                missing.append(stem)
+            else:
+                result[stem] = known
+        if missing:
+            marks = ",".join("?" * len(missing))
+            rows = self.db.execute(f"SELECT term, doc FROM terms WHERE term IN ({marks})", missing)
+            found = {term: int(doc) for term, doc in rows}
+            if len(cache) > DF_CACHE_SIZE:
+                cache = self._df = {}
+            for stem in missing:
+                result[stem] = cache[stem] = found.get(stem, 0)
+        return {stem: count for stem, count in result.items() if count > 0}
 
     def search(self, text: str, k: int = 5, boost_terms: Iterable[str] = ()) -> list[Hit]:
         """Find the archived questions most similar to a patient's message.
+
+        Candidates come from FTS5 (BM25 with column weights) over the patient's rarest
+        concepts: concepts are added, rarest first, while the documents they occur in
+        stay within :data:`POSTINGS_BUDGET`, so a message of common words costs the same
+        on a million records as on a thousand. Every candidate is then scored on all of
+        the patient's concepts (:func:`bot.search.coverage`) mixed with its BM25 rank.
 
         Args:
             text: The patient's words; any characters are safe.
@@ -211,22 +268,24 @@ class ArchiveIndex:
         concepts = analyze(text, self.vocabulary, boost_terms)
         if not concepts or k <= 0:
             return []
-        total = self.count()
+        total = self._total()
         stems = {s for c in concepts for s in c.stems}
         doc_freq = self._doc_freq(stems)
         weights = [concept_weight(c, doc_freq, total) for c in concepts]
         concepts, weights = keep_rarest(concepts, weights)
-        known = [c for c in concepts if any(doc_freq.get(s) for s in c.stems)]
-        if not known:
+        chosen = candidate_concepts(concepts, doc_freq, POSTINGS_BUDGET)
+        if not chosen:
             return []
         rows = self.db.execute(
             "SELECT rowid, bm25(search, ?, ?, ?, ?) AS rank FROM search "
             "WHERE search MATCH ? ORDER BY rank LIMIT ?",
-            (*COLUMN_WEIGHTS, fts_query(known), CANDIDATES),
+            (*COLUMN_WEIGHTS, fts_query(chosen), max(CANDIDATES, k)),
         ).fetchall()
         if not rows:
             return []
         rowids = [rowid for rowid, _ in rows]
+        best_rank = min(rank for _, rank in rows)
+        ranks = dict(rows)
         marks = ",".join("?" * len(rowids))
         texts = self.db.execute(
             f"SELECT rowid, title, question, topics, lead FROM search WHERE rowid IN ({marks})",
@@ -237,6 +296,8 @@ class ArchiveIndex:
         for rowid, title, question, topics, lead in texts:
             head = set(f"{title} {question} {topics}".split())
             score, matched = coverage(concepts, weights, head, set(lead.split()))
+            relative = ranks[rowid] / best_rank if best_rank < 0 else 0.0
+            score *= (1.0 + BM25_MIX * relative) / (1.0 + BM25_MIX)
             scored.append((score, order[rowid], rowid, matched))
         scored.sort(key=lambda item: (-item[0], item[1]))
         best = scored[:k]

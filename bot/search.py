@@ -2,11 +2,12 @@
 
 A *concept* is one thing the patient said (a word, or a phrase of the vocabulary)
 together with the phrases that mean the same. Search first gathers candidates with
-FTS5 (any phrase of any concept), then scores each candidate by how much of the
-patient's message it covers, weighting rare concepts more (IDF), the patient's own
-words more than vocabulary expansions, and the archived question and title more than
-the lead of the reply. That score lies in [0, 1] and is what the no-match threshold
-is calibrated on.
+FTS5 (any phrase of the rarest concepts, :func:`candidate_concepts`), then scores each
+candidate by how much of the patient's message it covers, weighting rare concepts more
+(IDF), the patient's own words more than vocabulary expansions, and the archived
+question and title more than the lead of the reply; the index mixes in the candidate's
+BM25 rank. That score lies in [0, 1] and is what the no-match threshold is calibrated
+on.
 """
 
 from __future__ import annotations
@@ -21,11 +22,11 @@ from bot.vocabulary import Phrase, Vocabulary
 #: Credit for a concept found only through a vocabulary expansion.
 EXPANSION_CREDIT = 0.8
 #: Credit for a concept found only in the lead of the reply, not in the question.
-LEAD_CREDIT = 0.5
+LEAD_CREDIT = 0.7
 #: Extra weight of concepts that the NLU recognised as entities (symptom, body part...).
 ENTITY_BOOST = 1.5
 #: At most this many concepts are kept from a long message (the rarest ones).
-MAX_CONCEPTS = 14
+MAX_CONCEPTS = 40
 
 
 @dataclass(frozen=True)
@@ -73,8 +74,8 @@ def analyze(text: str, vocabulary: Vocabulary, boost_terms: Iterable[str] = ()) 
                 break
         if phrase not in seen:
             seen.add(phrase)
-            others = () if group is None else tuple(
-                p for p in vocabulary.groups[group] if p != phrase
+            others = (
+                () if group is None else tuple(p for p in vocabulary.groups[group] if p != phrase)
             )
             boost = ENTITY_BOOST if boosted & set(phrase) else 1.0
             concepts.append(Concept(own=phrase, phrases=(phrase, *others), boost=boost))
@@ -143,7 +144,7 @@ def coverage(
         return 0.0, ()
     gained = 0.0
     matched: list[str] = []
-    for concept, weight in zip(concepts, weights):
+    for concept, weight in zip(concepts, weights, strict=True):
         best = 0.0
         for index, phrase in enumerate(concept.phrases):
             credit = 1.0 if index == 0 else EXPANSION_CREDIT
@@ -164,3 +165,28 @@ def keep_rarest(concepts: list[Concept], weights: list[float]) -> tuple[list[Con
     order = sorted(range(len(concepts)), key=lambda i: -weights[i])[:MAX_CONCEPTS]
     keep = sorted(order)
     return [concepts[i] for i in keep], [weights[i] for i in keep]
+
+
+def candidate_concepts(
+    concepts: Sequence[Concept], doc_freq: dict[str, int], budget: int
+) -> list[Concept]:
+    """The concepts the candidate query looks for: the rarest known ones within a budget.
+
+    A concept's cost is the number of documents its phrases' stems occur in (what FTS5
+    reads to rank them). Concepts are taken rarest first while the costs add up to at
+    most ``budget``; the rarest is always taken. Concepts unknown to the archive are
+    left out.
+    """
+
+    def cost(concept: Concept) -> int:
+        return sum(doc_freq.get(s, 0) for s in concept.stems)
+
+    known = sorted((c for c in concepts if cost(c) > 0), key=cost)
+    chosen: list[Concept] = []
+    spent = 0
+    for concept in known:
+        if chosen and spent + cost(concept) > budget:
+            break
+        chosen.append(concept)
+        spent += cost(concept)
+    return chosen

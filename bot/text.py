@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import Stemmer
@@ -30,7 +31,7 @@ STOP_WORDS = frozenset(
     yours yourself doctor doctors doc question questions hey dear worried worry worrying
     scared afraid concerned think thought feel feels feeling felt seem seems seemed
     symptom symptoms day days thing things kind sort anyway okay ok
-    """.split()
+    """.split()  # noqa: SIM905 - a word list reads best as text
 )
 
 
@@ -40,12 +41,21 @@ def stem(word: str) -> str:
     return str(_stemmer.stemWord(word))
 
 
+def fold(text: str) -> str:
+    """Remove diacritics ("Ménière" -> "Meniere"), as the FTS5 tokenizer does."""
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def words(text: str) -> list[str]:
-    """Split text into lower-case words, apostrophes inside words kept."""
-    return _WORD.findall(text.lower().replace("\u2019", "'"))
+    """Split text into lower-case words without diacritics, apostrophes inside kept."""
+    return _WORD.findall(fold(text.lower().replace("\u2019", "'")))
 
 
 def content_stems(text: str) -> list[str]:
     """Return the stems of the words of ``text`` that are not stop words, in order."""
-    return [stem(w.split("'")[0] if w.endswith("'s") else w) for w in words(text)
-            if w not in STOP_WORDS]
+    return [
+        stem(w.split("'")[0] if w.endswith("'s") else w) for w in words(text) if w not in STOP_WORDS
+    ]

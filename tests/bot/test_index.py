@@ -47,8 +47,22 @@ def test_unrelated_text_scores_low_or_finds_nothing(index: ArchiveIndex) -> None
 
 @pytest.mark.parametrize(
     "text",
-    ['"', "NEAR(a b)", "* OR AND NOT", "twitch*", "title:headache", "(((", "^", "", "   ",
-     "\x00", "😀 twitching 😀", "a" * 5000, "-headache", "headache\"; DROP TABLE records;--"],
+    [
+        '"',
+        "NEAR(a b)",
+        "* OR AND NOT",
+        "twitch*",
+        "title:headache",
+        "(((",
+        "^",
+        "",
+        "   ",
+        "\x00",
+        "😀 twitching 😀",
+        "a" * 5000,
+        "-headache",
+        'headache"; DROP TABLE records;--',
+    ],
 )
 def test_no_text_makes_search_raise(index: ArchiveIndex, text: str) -> None:
     hits = index.search(text)
@@ -64,7 +78,9 @@ def test_reimport_updates_in_place(index: ArchiveIndex) -> None:
     assert ids(index.search("updated"))[:1] == ["t1"]
 
 
-def test_open_refuses_missing_empty_and_foreign_files(tmp_path: Path, vocabulary: Vocabulary) -> None:
+def test_open_refuses_missing_empty_and_foreign_files(
+    tmp_path: Path, vocabulary: Vocabulary
+) -> None:
     with pytest.raises(IndexUnavailableError, match="does not exist"):
         ArchiveIndex.open(tmp_path / "none.sqlite3", vocabulary)
     ArchiveIndex(tmp_path / "empty.sqlite3", vocabulary).close()
@@ -85,3 +101,10 @@ def test_baseline_search_is_plain_bm25(vocabulary: Vocabulary) -> None:
     # no vocabulary: "fasciculation" finds only the reply that uses the word
     assert ids(archive.baseline_search("fasciculation")) == [TWITCH.id]
     assert ids(archive.baseline_search("paresthesia")) == [TINGLE.id]
+
+
+def test_document_frequencies_follow_updates(index: ArchiveIndex) -> None:
+    index.upsert([dataclasses.replace(TINGLE, title="Burning soles", question="Burning soles.")])
+    kept = index.db.execute("SELECT term, doc FROM terms WHERE doc > 0 ORDER BY term")
+    counted = index.db.execute("SELECT term, doc FROM search_vocab ORDER BY term")
+    assert kept.fetchall() == counted.fetchall()

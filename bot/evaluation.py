@@ -1,0 +1,449 @@
+"""Retrieval evaluation: the shipped search against plain BM25 on labelled queries.
+
+``bot eval retrieval`` imports an archive into a temporary index, runs every labelled
+query through :meth:`ArchiveIndex.search` (the shipped search) and
+:meth:`ArchiveIndex.baseline_search` (plain FTS5 BM25), and prints hit@1, hit@3,
+hit@10 and MRR@10 for both, per split. It also calibrates the no-match threshold: the
+share of queries answered correctly above it and, given off-topic queries, the share
+of those that would still get an answer.
+
+Query files are JSON Lines, one query a line::
+
+    {"q": "my hands shake at rest", "relevant": {"field": "focus", "values": ["..."]}}
+    {"q": "...", "relevant_ids": ["record-id", ...], "split": "dev"}
+
+``relevant.field`` names a field of the raw archive line (MedQuAD's ``focus``): every
+record whose raw line has one of the values there is relevant (compared without case).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.archive import FORMATS, read_archive
+from bot.errors import BotError
+from bot.index import ArchiveIndex, Hit
+from bot.records import Record
+from bot.vocabulary import Vocabulary
+
+#: The cut-offs reported.
+CUTOFFS = (1, 3, 10)
+#: Thresholds listed in the calibration sweep.
+SWEEP = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+
+Searcher = Callable[[str, int], list[Hit]]
+
+
+@dataclass(frozen=True)
+class Query:
+    """One labelled query.
+
+    Attributes:
+        text: The patient's words.
+        relevant: Ids of the records that answer it.
+        split: ``dev``, ``held``, or None when the file has no splits.
+    """
+
+    text: str
+    relevant: frozenset[str]
+    split: str | None = None
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Ranking quality over a set of queries (shares in [0, 1])."""
+
+    queries: int
+    hit1: float
+    hit3: float
+    hit10: float
+    mrr10: float
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How the no-match threshold splits answers.
+
+    Attributes:
+        threshold: The lowest score shown as an answer.
+        correct: Share of queries whose top hit is relevant and at or above threshold.
+        wrong: Share of queries whose top hit is not relevant but at or above threshold.
+        silent: Share of queries with no hit at or above threshold.
+        offtopic_answered: Share of off-topic queries whose top hit is at or above
+            threshold (None without off-topic queries).
+    """
+
+    threshold: float
+    correct: float
+    wrong: float
+    silent: float
+    offtopic_answered: float | None = None
+
+
+def raw_field_values(path: Path, field: str) -> dict[str, set[str]]:
+    """Map record ids to the values of one field of the raw JSON Lines archive file.
+
+    Values are compared without case; a list-valued field gives each of its items.
+    Lines that are not JSON objects or lack an id are skipped (the archive reader
+    reports those).
+    """
+    mapping: dict[str, set[str]] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if not isinstance(row, dict):
+                continue
+            record_id = row.get("id", row.get("record_id"))
+            value = row.get(field)
+            if record_id is None or value is None:
+                continue
+            items = value if isinstance(value, list) else [value]
+            mapping.setdefault(str(record_id), set()).update(str(v).casefold() for v in items)
+    return mapping
+
+
+def parse_queries(
+    lines: Iterable[str],
+    field_values: Callable[[str], dict[str, set[str]]],
+    where: str = "queries",
+) -> list[Query]:
+    """Parse JSON Lines queries, resolving ``relevant`` fields to record ids.
+
+    Args:
+        lines: The lines of a query file.
+        field_values: Returns, for a raw field name, record id -> values of that field.
+        where: Name of the file, for error messages.
+
+    Raises:
+        BotError: A line is not a query; the message names file and line.
+    """
+    queries: list[Query] = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            raise BotError(f"{where}:{number}: invalid JSON: {exc}") from None
+        text = row.get("q") if isinstance(row, dict) else None
+        if not isinstance(text, str):
+            raise BotError(f'{where}:{number}: expected an object with "q"')
+        ids = {str(i) for i in row.get("relevant_ids") or ()}
+        relevant = row.get("relevant")
+        if isinstance(relevant, dict):
+            wanted = {str(v).casefold() for v in relevant.get("values") or ()}
+            mapping = field_values(str(relevant.get("field", "")))
+            ids |= {rid for rid, values in mapping.items() if values & wanted}
+        split = row.get("split")
+        queries.append(Query(text, frozenset(ids), str(split) if split else None))
+    return queries
+
+
+def load_queries(path: Path, archive: Path | None) -> list[Query]:
+    """Read a query file; ``relevant`` fields are looked up in the archive file."""
+    cache: dict[str, dict[str, set[str]]] = {}
+
+    def field_values(field: str) -> dict[str, set[str]]:
+        if archive is None or archive.is_dir():
+            raise BotError(f"{path}: 'relevant' by field needs a JSON Lines --archive file")
+        if field not in cache:
+            cache[field] = raw_field_values(archive, field)
+        return cache[field]
+
+    with path.open(encoding="utf-8") as handle:
+        return parse_queries(handle, field_values, str(path))
+
+
+def read_offtopic(path: Path) -> list[str]:
+    """Read off-topic queries (JSON Lines ``{"q": ...}``)."""
+    with path.open(encoding="utf-8") as handle:
+        return [q.text for q in parse_queries(handle, lambda _: {}, str(path))]
+
+
+def first_relevant_rank(hits: Sequence[Hit], relevant: frozenset[str]) -> int | None:
+    """The 1-based rank of the first relevant hit, or None."""
+    for rank, hit in enumerate(hits, start=1):
+        if hit.record.id in relevant:
+            return rank
+    return None
+
+
+def metrics(ranks: Sequence[int | None]) -> Metrics:
+    """hit@1/3/10 and MRR@10 from the first relevant rank of each query."""
+    count = len(ranks)
+    if not count:
+        return Metrics(0, 0.0, 0.0, 0.0, 0.0)
+
+    def hit(k: int) -> float:
+        return round(sum(1 for r in ranks if r is not None and r <= k) / count, 4)
+
+    mrr = sum(1 / r for r in ranks if r is not None and r <= 10) / count
+    return Metrics(count, hit(1), hit(3), hit(10), round(mrr, 4))
+
+
+def calibrate(
+    tops: Sequence[tuple[float, bool] | None],
+    threshold: float,
+    offtopic_scores: Sequence[float | None] | None = None,
+) -> Calibration:
+    """Split queries by their top hit at a threshold.
+
+    Args:
+        tops: Per query, the top hit's score and whether it is relevant (None: no hit).
+        threshold: The no-match threshold.
+        offtopic_scores: Per off-topic query, its top score (None: no hit).
+    """
+    count = max(len(tops), 1)
+    above = [top for top in tops if top is not None and top[0] >= threshold]
+    correct = sum(1 for _, relevant in above if relevant)
+    answered = None
+    if offtopic_scores is not None:
+        hits = sum(1 for s in offtopic_scores if s is not None and s >= threshold)
+        answered = round(hits / max(len(offtopic_scores), 1), 4)
+    return Calibration(
+        threshold=threshold,
+        correct=round(correct / count, 4),
+        wrong=round((len(above) - correct) / count, 4),
+        silent=round((len(tops) - len(above)) / count, 4),
+        offtopic_answered=answered,
+    )
+
+
+@dataclass(frozen=True)
+class Run:
+    """Each query's first relevant rank and top hit, for one searcher."""
+
+    ranks: list[int | None]
+    tops: list[tuple[float, bool] | None]
+    latencies_ms: list[float]
+
+
+def run_queries(searcher: Searcher, queries: Sequence[Query], k: int = 10) -> Run:
+    """Run every query through a searcher."""
+    ranks: list[int | None] = []
+    tops: list[tuple[float, bool] | None] = []
+    latencies: list[float] = []
+    for query in queries:
+        started = time.perf_counter()
+        hits = searcher(query.text, k)
+        latencies.append((time.perf_counter() - started) * 1000)
+        ranks.append(first_relevant_rank(hits[:k], query.relevant))
+        tops.append((hits[0].score, hits[0].record.id in query.relevant) if hits else None)
+    return Run(ranks, tops, latencies)
+
+
+def evaluate(
+    index: ArchiveIndex,
+    queries: Sequence[Query],
+    *,
+    threshold: float,
+    offtopic: Sequence[str] | None = None,
+    k: int = 10,
+) -> dict[str, Any]:
+    """Compare the shipped search with the baseline on labelled queries.
+
+    Returns:
+        A JSON-ready report: per split (``all`` and each split the queries carry)
+        the metrics of both searches and the hit@1 ratio, the calibration of the
+        shipped search at ``threshold``, and a sweep over :data:`SWEEP`.
+    """
+    shipped = run_queries(lambda text, n: index.search(text, k=n), queries, k)
+    baseline = run_queries(lambda text, n: index.baseline_search(text, k=n), queries, k)
+    off_scores: list[float | None] | None = None
+    if offtopic is not None:
+        off_scores = []
+        for text in offtopic:
+            hits = index.search(text, k=1)
+            off_scores.append(hits[0].score if hits else None)
+    splits = sorted({q.split for q in queries if q.split})
+    report: dict[str, Any] = {"queries": len(queries), "threshold": threshold, "splits": {}}
+    for split in ["all", *splits]:
+        chosen = [i for i, q in enumerate(queries) if split == "all" or q.split == split]
+        ours = metrics([shipped.ranks[i] for i in chosen])
+        base = metrics([baseline.ranks[i] for i in chosen])
+        tops = [shipped.tops[i] for i in chosen]
+        report["splits"][split] = {
+            "shipped": asdict(ours),
+            "baseline": asdict(base),
+            "hit1_ratio": round(ours.hit1 / base.hit1, 3) if base.hit1 else None,
+            "calibration": asdict(calibrate(tops, threshold, off_scores)),
+            "sweep": [asdict(calibrate(tops, t, off_scores)) for t in SWEEP],
+        }
+    report["latency_ms"] = {
+        "shipped": _percentiles(shipped.latencies_ms),
+        "baseline": _percentiles(baseline.latencies_ms),
+    }
+    return report
+
+
+def _percentiles(values: Sequence[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    if not ordered:
+        return {"median": 0.0, "p95": 0.0}
+    median = ordered[len(ordered) // 2]
+    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
+    return {"median": round(median, 2), "p95": round(p95, 2)}
+
+
+def load_rqe(path: Path) -> tuple[list[Record], list[Query]]:
+    """The RQE archive (one record per FAQ) and its labelled queries."""
+    from bot.datasets import load_rqe_pairs, rqe_archive_and_queries
+
+    try:
+        archive, raw_queries = rqe_archive_and_queries(load_rqe_pairs(path))
+    except (OSError, ValueError) as exc:
+        raise BotError(str(exc)) from exc
+    records = [Record.from_dict(row) for row in archive]
+    queries = []
+    for raw in raw_queries:
+        ids = raw["relevant_ids"]
+        assert isinstance(ids, list)
+        split = raw.get("split")
+        queries.append(
+            Query(str(raw["q"]), frozenset(str(i) for i in ids), str(split) if split else None)
+        )
+    return records, queries
+
+
+def evaluate_files(
+    archive: Path,
+    fmt: str,
+    queries_path: Path | None,
+    *,
+    threshold: float,
+    offtopic_path: Path | None = None,
+    split: str = "all",
+    k: int = 10,
+    vocabulary: Vocabulary | None = None,
+) -> dict[str, Any]:
+    """Load an archive and queries, index them in a temporary folder, evaluate."""
+    if fmt == "rqe":
+        records, queries = load_rqe(archive)
+        if queries_path is not None:
+            queries = load_queries(queries_path, None)
+    else:
+        if queries_path is None:
+            raise BotError("--queries is required unless --format rqe")
+        records = read_archive([archive], fmt)
+        queries = load_queries(queries_path, archive)
+    if split != "all":
+        queries = [q for q in queries if q.split == split]
+    if not queries:
+        raise BotError("no queries to evaluate")
+    offtopic = read_offtopic(offtopic_path) if offtopic_path else None
+    with (
+        tempfile.TemporaryDirectory(prefix="bot-eval-") as folder,
+        ArchiveIndex(Path(folder) / "eval.sqlite3", vocabulary) as index,
+    ):
+        index.upsert(records, baseline=True)
+        report = evaluate(index, queries, threshold=threshold, offtopic=offtopic, k=k)
+    report["archive"] = str(archive)
+    report["records"] = len(records)
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as a table for people."""
+    lines = [f"{report['records']} records, {report['queries']} queries"]
+    for split, part in report["splits"].items():
+        ours, base = part["shipped"], part["baseline"]
+        lines.append("")
+        lines.append(f"[{split}] {ours['queries']} queries")
+        lines.append(f"  {'':10}{'hit@1':>8}{'hit@3':>8}{'hit@10':>8}{'MRR@10':>8}")
+        for name, values in (("shipped", ours), ("baseline", base)):
+            lines.append(
+                f"  {name:10}{values['hit1']:8.3f}{values['hit3']:8.3f}"
+                f"{values['hit10']:8.3f}{values['mrr10']:8.3f}"
+            )
+        ratio = part["hit1_ratio"]
+        lines.append(f"  hit@1 shipped/baseline: {ratio if ratio is not None else 'n/a'}")
+        lines.append("  threshold  correct  wrong  silent  off-topic answered")
+        for row in part["sweep"]:
+            mark = "*" if abs(row["threshold"] - report["threshold"]) < 1e-9 else " "
+            lines.append(_calibration_line(row, mark))
+        if not any(abs(r["threshold"] - report["threshold"]) < 1e-9 for r in part["sweep"]):
+            lines.append(_calibration_line(part["calibration"], "*"))
+    latency = report["latency_ms"]
+    lines.append("")
+    lines.append(
+        f"latency ms (median/p95): shipped {latency['shipped']['median']}/"
+        f"{latency['shipped']['p95']}, baseline {latency['baseline']['median']}/"
+        f"{latency['baseline']['p95']}"
+    )
+    return "\n".join(lines)
+
+
+def _calibration_line(row: dict[str, Any], mark: str) -> str:
+    off = row["offtopic_answered"]
+    return (
+        f" {mark}{row['threshold']:8.2f}  {row['correct']:7.3f}  {row['wrong']:5.3f}"
+        f"  {row['silent']:6.3f}  {'-' if off is None else f'{off:.3f}'}"
+    )
+
+
+def cmd_eval_retrieval(args: argparse.Namespace) -> int:
+    """Print the retrieval evaluation."""
+    threshold = args.threshold
+    if threshold is None:
+        from bot.settings import load_settings
+
+        threshold = load_settings().match_threshold
+    print(f"evaluating {args.archive} ...", file=sys.stderr, flush=True)
+    try:
+        report = evaluate_files(
+            Path(args.archive),
+            args.format,
+            Path(args.queries) if args.queries else None,
+            threshold=threshold,
+            offtopic_path=Path(args.offtopic) if args.offtopic else None,
+            split=args.split,
+            k=args.k,
+        )
+    except OSError as exc:
+        raise BotError(f"cannot read {exc.filename}: {exc.strerror}") from exc
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(format_report(report))
+    return 0
+
+
+def add_commands(
+    eval_subparsers: argparse._SubParsersAction,
+    top_level_subparsers: argparse._SubParsersAction,
+) -> None:
+    """Register ``bot eval retrieval`` and ``bot bench``."""
+    retrieval = eval_subparsers.add_parser(
+        "retrieval", help="hit@k and MRR of the shipped search against plain BM25"
+    )
+    retrieval.add_argument("--archive", required=True, help="archive file (or RQE XML)")
+    retrieval.add_argument(
+        "--format", choices=(*FORMATS, "rqe"), default="auto", help="archive format"
+    )
+    retrieval.add_argument("--queries", help="JSON Lines queries (optional with rqe)")
+    retrieval.add_argument("--k", type=int, default=10, help="hits looked at per query")
+    retrieval.add_argument("--split", choices=("dev", "held", "all"), default="all")
+    retrieval.add_argument(
+        "--threshold", type=float, help="no-match threshold (default NEUROBOT_MATCH_THRESHOLD)"
+    )
+    retrieval.add_argument("--offtopic", help='JSON Lines {"q": ...} the archive does not cover')
+    retrieval.add_argument("--json", action="store_true", help="print JSON")
+    retrieval.set_defaults(func=cmd_eval_retrieval)
+
+    from bot.benchmark import add_command
+
+    add_command(top_level_subparsers)
