@@ -58,8 +58,8 @@ shell: install index model ## Hold a test conversation in the terminal (rasa she
 	$(PY) -m bot.launcher --shell
 
 lint: install ## ruff lint and format check
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --no-cache --check .
 
 typecheck: install ## mypy
 	$(BIN)/mypy

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.safety import Level, assess
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
+
+from bot.safety import Level, assess
 
 INTENT_RANKING_KEY = "intent_ranking"
 EMERGENCY_INTENT = "emergency"
