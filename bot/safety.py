@@ -111,6 +111,7 @@ SUDDEN_CONFUSION = "sudden_confusion"
 CANNOT_WALK = "cannot_walk"
 COLLAPSE = "collapse"
 SUSPECTED_STROKE = "suspected_stroke"
+EXPLICIT_EMERGENCY = "explicit_emergency"
 SUDDEN_ONSET = "sudden_onset"
 SUICIDAL_THOUGHTS = "suicidal_thoughts"
 SELF_INJURY = "self_injury"
@@ -120,6 +121,7 @@ _SIGN_ORDER = (
     SUICIDAL_THOUGHTS,
     SELF_INJURY,
     OVERDOSE,
+    EXPLICIT_EMERGENCY,
     SUSPECTED_STROKE,
     FACE_DROOP,
     ONE_SIDED_WEAKNESS,
@@ -581,6 +583,26 @@ def _rules(name: str, inherent: bool, *patterns: str, inside: bool = True) -> li
 
 _SIMPLE_RULES: tuple[_Rule, ...] = (
     *_rules(
+        CANNOT_WALK,
+        True,
+        r"\b(?:cant|couldnt|unable to) (?:stand|walk|get up)(?: up)? at all\b",
+        inside=False,
+    ),
+    *_rules(
+        EXPLICIT_EMERGENCY,
+        True,
+        r"\b(?:need|needs|call|calling|called|get|send|phone|ring) (?:for )?(?:an |the )?"
+        r"ambulance\b|\b(?:this|it) is an emergency\b|\bits an emergency\b|"
+        r"\bmedical emergency\b",
+        inside=False,
+    ),
+    *_rules(
+        PROLONGED_SEIZURE,
+        False,
+        r"\b(?:first|1st) (?:\w+ ){0,2}?(?:seizure|fit|convulsion)\b|"
+        r"\b(?:seizure|fit|convulsion) for the (?:very )?first time\b",
+    ),
+    *_rules(
         SUSPECTED_STROKE,
         True,
         rf"\b(?:having|think(?:ing)? (?:\w+ ){{0,4}}?(?:having|had|has|is having)|"
@@ -774,6 +796,8 @@ _HEAD_TRAUMA = _rx(
     r"\b(?:hit|struck|punched|kicked|knocked|whacked|smacked) (?:\w+ ){0,3}?(?:on|in|to) "
     r"(?:the|his|her|my|their) head\b|"
     r"\bhead (?:injury|injuries|trauma|knock|bump|wound|first)\b|"
+    r"\b(?:car|road|traffic|bike|motorbike|motorcycle|cycling|skiing) (?:accident|crash|"
+    r"collision)\b|"
     r"\bblow (?:to|on) (?:the|his|her|my|their) head\b|\bconcuss\w*|"
     r"\bfell (?:\w+ ){0,3}?(?:on|onto) (?:his|her|my|their|the) head\b|"
     r"\bhead (?:hit|hitting|struck|smashed|slammed|banged)\b|"
@@ -806,7 +830,8 @@ _STIFF_NECK = _rx(
 # With fever and a stiff neck: a headache, a rash or light hurting the eyes.
 _MENINGITIS_THIRD = _rx(
     rf"\b{_HEADACHE}\b|\bhead (?:hurts|is pounding|pounding|is killing|is splitting|pain)\b|"
-    r"\brash\b|\bphotophobi\w*|\blight (?:\w+ )?(?:hurts|hurting|bothers|painful)\b|"
+    r"\brash\b|\b(?:purple|red|dark) (?:spots|blotches|marks|dots)\b|\bphotophobi\w*|"
+    r"\blight (?:\w+ )?(?:hurts|hurting|bothers|painful)\b|"
     r"\b(?:cant|couldnt) (?:stand|bear|look at) (?:the |bright )?lights?\b"
 )
 _SEVERE_HEADACHE = _rx(
@@ -842,6 +867,10 @@ _CONTINENCE = _rx(
     r"herself|themselves|my pants|my trousers|the bed|his pants|her pants)\b|"
     r"\b(?:cant|couldnt|unable to|not able to) (?:pee|wee|urinate|pass urine|empty (?:my|his|"
     r"her) bladder)\b|\bhavent (?:peed|weed|urinated|passed urine)\b|\burinary retention\b"
+)
+_LEGS_GONE = _rx(
+    r"\b(?:cant|couldnt|unable to|not able to) (?:feel|move|lift) (?:\w+ ){0,2}?legs?\b|"
+    r"\blegs? (?:went|gone|have gone|are|is|going) (?:numb|dead|limp|floppy)\b"
 )
 _SADDLE_AREA = (
     r"(?:groin|genitals?|bottom|buttocks?|bum|butt|between (?:my|his|her) legs|inner thighs?|"
@@ -882,6 +911,30 @@ _SELF_HARM_RULES: tuple[_Rule, ...] = (
         inside=False,
     ),
     *_rules(
+        SUICIDAL_THOUGHTS,
+        True,
+        r"\bbetter off (?:\w+ ){0,2}?without me\b",
+        r"\b(?:feel like|thinking (?:of|about)|want to|going to|ready to|might|about to) "
+        r"(?:just )?end(?:ing)? it\b(?! (?:with|between)\b)",
+        r"\b(?:whats|what is) the point (?:of|in) (?:living|life|going on|being alive|"
+        r"carrying on)\b",
+        r"\b(?:go to sleep|fall asleep|sleep|close my eyes) and (?:never|not) wake (?:up)?\b",
+        r"\bcant (?:go on|carry on) (?:like this|any ?more)\b(?! with\b)",
+        r"\bwant (?:it|this|everything|the pain)(?: all)? to (?:stop|end) for good\b",
+        r"\b(?:written|wrote|writing|write|left) (?:\w+ ){0,2}?(?:goodbye|suicide|farewell) "
+        r"(?:letters?|notes?|messages?)\b",
+        inside=False,
+    ),
+    *_rules(
+        SUICIDAL_THOUGHTS,
+        True,
+        r"\b(?:want|wanted|wish|wishing) to disappear (?:forever|for good|and never come back)\b",
+        r"\b(?:no one|nobody|noone) would (?:care|notice|miss me) if i (?:was|were|am) gone\b",
+        r"\b(?:might|going to|will|could|want to|scared i (?:will|might|could)) do something "
+        r"(?:stupid |bad )?to myself\b",
+        inside=False,
+    ),
+    *_rules(
         SELF_INJURY,
         True,
         r"\bself ?harm\w*|\bself ?injur\w*|\bharm(?:ing)? myself\b",
@@ -899,6 +952,9 @@ _SELF_HARM_RULES: tuple[_Rule, ...] = (
         r"\b(?:take|taking|took|swallow|swallowed|swallowing|taken) (?:all|every one|the whole|"
         r"a whole|the rest|loads|lots|handfuls?|a handful) (?:of )?(?:my |the |these |those |"
         r"his |her )?(?:pills|tablets|meds|medication|medicine|bottle|packet|box)\b",
+        r"\b(?:saved|saving|stockpiled|stockpiling|hoarded|hoarding|collected|collecting) "
+        r"(?:up )?(?:\w+ )?(?:pills|tablets|meds|medication|painkillers)\b|"
+        r"\b(?:pills|tablets|meds|painkillers) (?:saved|stockpiled|hoarded) up\b",
         r"\b(?:took|taken|take|taking|just took|swallowed) (?:an |a )?(?:deliberate )?"
         r"(?:overdose|od)\b(?!(?: \w+){0,4} (?:by mistake|by accident|accidentally)\b)",
     ),
@@ -1011,7 +1067,7 @@ def _combined(clauses: Sequence[_Clause], statuses: Sequence[_Status]) -> list[s
     if weak_limbs and live(_hits(_BREATH_SWALLOW, clauses, False), statuses):
         found.append(SPREADING_WEAKNESS)
 
-    if _hits(_BACK, clauses) and (
+    if (_hits(_BACK, clauses) or live(_hits(_LEGS_GONE, clauses, False), statuses)) and (
         live(_hits(_CONTINENCE, clauses, False), statuses)
         or live(_hits(_SADDLE, clauses), statuses)
     ):

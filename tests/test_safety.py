@@ -27,6 +27,24 @@ N = Level.NONE
 # ------------------------------------------------------------------ red flags, by sign
 
 RED_FLAGS = [
+    # phrasings the NLU cross-validation showed the deterministic check missing
+    ("had a seizure for the first time ever just now", E),
+    ("sometimes i think everyone would be better off without me", S),
+    ("i feel like ending it", S),
+    ("i can't feel my legs after lifting something and i've wet myself", E),
+    ("what's the point of living with this illness", S),
+    ("i wish i could go to sleep and never wake up", S),
+    ("i have pills saved up and i'm thinking of taking them all", S),
+    ("this is an emergency", E),
+    ("i need an ambulance", E),
+    ("i can't go on like this, i want it to stop for good", S),
+    ("i've written goodbye letters to my family", S),
+    ("my legs just gave way and i can't stand up at all", E),
+    ("after the car accident i have a bad headache and keep being sick", E),
+    ("my child has a fever, a stiff neck and purple spots", E),
+    ("i want to disappear forever", S),
+    ("no one would care if i was gone", S),
+    ("i'm scared i might do something to myself tonight", S),
     # a seizure happening now
     ("my husband is having a seizure", E),
     ("she is seizing on the kitchen floor", E),
@@ -89,6 +107,13 @@ def test_red_flags(text: str, level: Level) -> None:
 
 
 BENIGN = [
+    "i feel like ending it with my boyfriend",
+    "I had my first seizure when I was 12, now I am 30",
+    "does the ambulance come if i call 112?",
+    "my legs go numb when I sit cross-legged",
+    "I was in a car accident 5 years ago and have back pain",
+    "I can't walk at all since my stroke two years ago",
+    "I cannot go on like this with these headaches, what can I do",
     "my son is having seizures every month and the neurologist is adjusting his dose",
     "my eyelid twitches",
     "slight headache every afternoon for weeks",
