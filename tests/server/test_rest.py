@@ -178,6 +178,33 @@ def test_action_server_stopped_still_gets_the_safety_advice(servers: Servers) ->
     ]
 
 
+def test_socketio_with_the_action_server_stopped_still_gets_the_safety_advice(
+    servers: Servers,
+) -> None:
+    import socketio  # python-socketio, installed with Rasa
+
+    assert servers.actions is not None and servers.actions.poll() is not None
+    received: list[str] = []
+    done = threading.Event()
+    client = socketio.Client(reconnection=False)
+
+    @client.on("bot_uttered")  # type: ignore[misc]
+    def on_bot_uttered(data: dict[str, Any]) -> None:
+        received.append(str(data.get("text", "")))
+        if len(received) >= 2:
+            done.set()
+
+    client.connect(servers.url, transports=["websocket"], wait_timeout=10)
+    try:
+        client.emit("session_request", {"session_id": "socket-patient"})
+        time.sleep(0.5)
+        client.emit("user_uttered", {"message": ALS, "session_id": "socket-patient"})
+        assert done.wait(15), received
+    finally:
+        client.disconnect()
+    assert received == [response_text("utter_technical_problem"), SAFETY]
+
+
 def test_hanging_action_server_gets_the_safety_advice_within_the_timeout(
     servers: Servers,
 ) -> None:
