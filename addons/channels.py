@@ -20,15 +20,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.console import CmdlineInput
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 
+from addons.responses import DOMAIN, response_text
 from bot.safety import Level, assess
-from bot.settings import PROJECT_ROOT, Settings, load_settings
+from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
@@ -38,19 +38,17 @@ Handler = Callable[[UserMessage], Awaitable[Any]]
 class FallbackReplies:
     """The fallback texts, read once from the domain's responses."""
 
-    def __init__(self, settings: Settings, domain_path: Path = PROJECT_ROOT / "domain.yml"):
-        responses = yaml.safe_load(domain_path.read_text(encoding="utf-8"))["responses"]
+    def __init__(self, settings: Settings, domain_path: Path = DOMAIN) -> None:
         values = {
             "emergency_number": settings.emergency_number,
             "crisis_line": settings.crisis_line,
         }
-
-        def text(name: str) -> str:
-            return str(responses[name][0]["text"]).strip().format_map(values)
-
-        self.emergency = text("utter_emergency")
-        self.self_harm = text("utter_self_harm")
-        self.problem = [text("utter_technical_problem"), text("utter_safety_advice")]
+        self.emergency = response_text("utter_emergency", domain_path, **values)
+        self.self_harm = response_text("utter_self_harm", domain_path, **values)
+        self.problem = [
+            response_text("utter_technical_problem", domain_path),
+            response_text("utter_safety_advice", domain_path),
+        ]
 
     def for_message(self, text: str) -> list[str]:
         """The fallback for one patient message (emergency first when red flags show)."""

@@ -67,6 +67,7 @@ from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 from twilio.request_validator import RequestValidator
 
+from addons.responses import response_text
 from bot.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
@@ -139,7 +140,7 @@ def shorten(text: str, limit: int) -> str:
 def numbered_options(buttons: Sequence[Button]) -> str:
     """The buttons as numbered options to reply with (SMS, and where titles are cut)."""
     lines = [f"{i}. {b.get('title', '')}" for i, b in enumerate(buttons, start=1)]
-    return "Reply with the number of your choice:\n" + "\n".join(lines)
+    return response_text("utter_choose_option") + "\n" + "\n".join(lines)
 
 
 def limit_from(credentials: Mapping[str, Any], default: int) -> int:

@@ -27,13 +27,13 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from addons.responses import DOMAIN, response_text
 from bot.settings import PROJECT_ROOT, load_settings
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
@@ -69,12 +69,11 @@ def opening(text: str) -> str:
     return (match.group(0) if match else text).strip()
 
 
-def page_config(domain_path: Path = PROJECT_ROOT / "domain.yml") -> dict[str, Any]:
+def page_config(domain_path: Path = DOMAIN) -> dict[str, Any]:
     """What the page needs from the domain and the settings."""
-    responses = yaml.safe_load(domain_path.read_text(encoding="utf-8"))["responses"]
 
     def text(name: str) -> str:
-        return " ".join(str(responses[name][0]["text"]).split())
+        return " ".join(response_text(name, domain_path).split())
 
     settings = load_settings()
     return {
