@@ -108,6 +108,10 @@ def stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
                 process.kill()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Start the servers; with ``--shell``, hold a ``rasa shell`` conversation instead."""
     parser = argparse.ArgumentParser(prog="python -m bot.launcher")
@@ -116,6 +120,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load_settings()
     env = server_env(settings)
     processes: list[subprocess.Popen[bytes]] = []
+    # Ctrl-C and a service manager's SIGTERM both stop both servers, even when the
+    # launcher was started with SIGINT ignored (as a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         print(f"starting the action server on port {settings.actions_port} ...", flush=True)
         actions = subprocess.Popen(action_server_command(settings), env=env, cwd=PROJECT_ROOT)
