@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 import pytest
 import yaml
 
+from bot.http import HttpClient
 from bot.launcher import (
     MODEL,
     action_server_command,
@@ -104,14 +105,19 @@ def generate_credentials(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
 class Servers:
     """The action server and the Rasa server, on free ports."""
 
-    def __init__(self, log_dir: Path, credentials: Path) -> None:
+    def __init__(
+        self,
+        log_dir: Path,
+        credentials: Path = PROJECT_ROOT / "credentials.yml",
+        reply_timeout: float = 5.0,
+    ) -> None:
         base = require_model_and_index()
         self.settings = load_settings(
             {
                 "NEUROBOT_DB": str(base.db_path),
                 "NEUROBOT_RASA_PORT": str(free_port()),
                 "NEUROBOT_ACTIONS_PORT": str(free_port()),
-                "NEUROBOT_REPLY_TIMEOUT": "5",
+                "NEUROBOT_REPLY_TIMEOUT": str(reply_timeout),
             }
         )
         self.env = server_env(self.settings)
@@ -145,6 +151,18 @@ class Servers:
         except Exception:
             print((self.logs / "rasa.log").read_text(errors="replace")[-5000:])
             raise
+
+    def say(self, sender: str, text: str) -> list[dict[str, Any]]:
+        """Send one message over REST and return the bot's messages."""
+        client = HttpClient(timeout=30)
+        try:
+            answer = client.post_json(
+                f"{self.url}/webhooks/rest/webhook", {"sender": sender, "message": text}
+            )
+        finally:
+            client.close()
+        assert isinstance(answer, list)
+        return answer
 
     def stop_rasa(self) -> None:
         if self.rasa is not None:

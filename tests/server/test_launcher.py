@@ -13,7 +13,7 @@ import pytest
 
 from bot.launcher import MODEL
 from bot.settings import PROJECT_ROOT
-from tests.server.test_rest import free_port
+from tests.channels.harness import free_port
 
 pytestmark = pytest.mark.server
 

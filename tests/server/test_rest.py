@@ -8,113 +8,24 @@ and then make its port hang, to check the patient still gets the safety advice.
 from __future__ import annotations
 
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
-from bot.http import HttpClient
-from bot.launcher import (
-    MODEL,
-    action_server_command,
-    rasa_server_command,
-    server_env,
-    stop,
-    wait_until_up,
-)
-from bot.settings import PROJECT_ROOT, Settings, load_settings
+from bot.launcher import stop
+from tests.channels.harness import ALS, SAFETY, Servers, response_text
 
 pytestmark = pytest.mark.server
-
-RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
-ALS = (
-    "Recently I have muscle twitching all over, sometimes my left hand feels weaker. "
-    "Could it be ALS?"
-)
-
-
-def response_text(name: str, **values: str) -> str:
-    return str(RESPONSES[name][0]["text"]).strip().format_map(values)
-
-
-SAFETY = response_text("utter_safety_advice")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Servers:
-    def __init__(self, settings: Settings, log_dir: Path) -> None:
-        self.settings = settings
-        self.env = server_env(settings)
-        self.logs = log_dir
-        self.actions: subprocess.Popen[bytes] | None = None
-        self.rasa: subprocess.Popen[bytes] | None = None
-        self.client = HttpClient(timeout=30)
-
-    def start_actions(self) -> None:
-        log = (self.logs / "actions.log").open("ab")
-        self.actions = subprocess.Popen(
-            action_server_command(self.settings),
-            env=self.env,
-            cwd=PROJECT_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until_up(f"http://127.0.0.1:{self.settings.actions_port}/health", self.actions, 120)
-
-    def start_rasa(self) -> None:
-        log = (self.logs / "rasa.log").open("ab")
-        self.rasa = subprocess.Popen(
-            rasa_server_command(self.settings),
-            env=self.env,
-            cwd=PROJECT_ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        wait_until_up(f"{self.url}/webhooks/rest/", self.rasa, 300)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.settings.rasa_port}"
-
-    def say(self, sender: str, text: str) -> list[dict[str, Any]]:
-        answer = self.client.post_json(
-            f"{self.url}/webhooks/rest/webhook", {"sender": sender, "message": text}
-        )
-        assert isinstance(answer, list)
-        return answer
-
-    def stop(self) -> None:
-        stop([p for p in (self.rasa, self.actions) if p is not None])
-        self.client.close()
 
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    if not MODEL.exists():
-        pytest.fail(f"no trained model at {MODEL}: run `make model` first")
-    settings = load_settings()
-    if not settings.db_path.exists():
-        pytest.fail(f"no archive index at {settings.db_path}: run `make index` first")
-    env = {
-        "NEUROBOT_DB": str(settings.db_path),
-        "NEUROBOT_RASA_PORT": str(free_port()),
-        "NEUROBOT_ACTIONS_PORT": str(free_port()),
-        "NEUROBOT_REPLY_TIMEOUT": "2.5",
-    }
-    running = Servers(load_settings(env), tmp_path_factory.mktemp("logs"))
+    running = Servers(tmp_path_factory.mktemp("logs"), reply_timeout=2.5)
     try:
-        running.start_actions()
-        running.start_rasa()
+        running.start()
         running.say("warm-up", "hello")
         yield running
     finally:
