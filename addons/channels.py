@@ -23,10 +23,17 @@ from typing import Any
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.console import CmdlineInput
 from rasa.core.channels.rest import RestInput
-from rasa.core.channels.socketio import SocketIOInput
 from sanic import Blueprint
 
+from addons.messaging import (
+    BotFrameworkChannel,
+    FacebookChannel,
+    SlackChannel,
+    TelegramChannel,
+    TwilioChannel,
+)
 from addons.responses import DOMAIN, response_text
+from addons.widget import WidgetSocketIOInput
 from bot.safety import Level, assess
 from bot.settings import Settings, load_settings
 
@@ -113,24 +120,11 @@ class GuardedRestInput(GuardMixin, RestInput):
     """REST channel (``/webhooks/rest/webhook``) with the fallback guard."""
 
 
-class GuardedSocketIOInput(GuardMixin, SocketIOInput):
-    """socket.io channel (the web widget) with the fallback guard."""
-
-
 class GuardedCmdlineInput(GuardMixin, CmdlineInput):
     """Terminal conversations (``make shell``) with the fallback guard."""
 
 
 # Messaging platforms (addons/messaging.py), switched on by `python -m addons.messaging`.
-from addons.messaging import (  # noqa: E402
-    BotFrameworkChannel,
-    FacebookChannel,
-    SlackChannel,
-    TelegramChannel,
-    TwilioChannel,
-)
-
-
 class GuardedTelegramInput(GuardMixin, TelegramChannel):
     """Telegram (``/webhooks/telegram/webhook``) with the fallback guard."""
 
@@ -149,10 +143,6 @@ class GuardedTwilioInput(GuardMixin, TwilioChannel):
 
 class GuardedBotFrameworkInput(GuardMixin, BotFrameworkChannel):
     """Microsoft Bot Framework (``/webhooks/botframework/webhook``) with the fallback guard."""
-
-
-# The socket.io channel of the web widget (addons/widget.py): whole messages, guarded.
-from addons.widget import WidgetSocketIOInput  # noqa: E402
 
 
 class GuardedWidgetSocketIOInput(GuardMixin, WidgetSocketIOInput):
