@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.errors import ArchiveFormatError
+from bot.jsonl import json_objects
 from bot.records import Record
 
 FORMATS = ("auto", "jsonl", "csv", "seed", "medquad")
@@ -208,15 +209,7 @@ def _first_sentence(text: str, limit: int = 90) -> str:
 
 def _read_jsonl(path: Path, *, medquad: bool) -> Iterator[Record]:
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise ArchiveFormatError(path, number, f"invalid JSON: {exc}") from None
-            if not isinstance(row, dict):
-                raise ArchiveFormatError(path, number, "each line must be a JSON object")
+        for number, row in json_objects(handle, path):
             yield (
                 _medquad_record(row, path, number)
                 if medquad

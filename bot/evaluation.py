@@ -32,6 +32,7 @@ from typing import Any
 from bot.archive import FORMATS, read_archive
 from bot.errors import BotError
 from bot.index import ArchiveIndex, Hit
+from bot.jsonl import json_objects
 from bot.records import Record
 from bot.vocabulary import Vocabulary
 
@@ -132,14 +133,8 @@ def parse_queries(
         BotError: A line is not a query; the message names file and line.
     """
     queries: list[Query] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except ValueError as exc:
-            raise BotError(f"{where}:{number}: invalid JSON: {exc}") from None
-        text = row.get("q") if isinstance(row, dict) else None
+    for number, row in json_objects(lines, where):
+        text = row.get("q")
         if not isinstance(text, str):
             raise BotError(f'{where}:{number}: expected an object with "q"')
         ids = {str(i) for i in row.get("relevant_ids") or ()}

@@ -39,12 +39,14 @@ little, a miss a great deal.
 from __future__ import annotations
 
 import enum
-import json
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bot.errors import ArchiveFormatError
+from bot.jsonl import json_objects
 
 __all__ = [
     "RECENT_MESSAGES",
@@ -1217,15 +1219,11 @@ class TriageReport:
 def _read_triage(path: Path) -> list[tuple[str, bool]]:
     rows: list[tuple[str, bool]] = []
     with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"{path}, line {number}: not valid JSON ({exc.msg})") from exc
-            if not isinstance(record, dict):
-                raise ValueError(f"{path}, line {number}: expected a JSON object")
+        try:
+            records = list(json_objects(handle, path))
+        except ArchiveFormatError as exc:
+            raise ValueError(f"{path}, line {exc.line}: {exc.message}") from None
+        for number, record in records:
             text, emergency = record.get("text"), record.get("emergency")
             if not isinstance(text, str):
                 raise ValueError(f"{path}, line {number}: 'text' must be a string")
