@@ -105,6 +105,21 @@
 
   // ---------------------------------------------------------------- rendering
 
+  /** A framed message with a bold heading: the emergency alert and the safety note. */
+  function headedBox(className, role, label, heading, text) {
+    var box = document.createElement("div");
+    box.className = className;
+    box.setAttribute("role", role);
+    if (label) {
+      box.setAttribute("aria-label", label);
+    }
+    var strong = document.createElement("strong");
+    strong.textContent = heading;
+    box.appendChild(strong);
+    box.appendChild(document.createTextNode(text));
+    return box;
+  }
+
   function startsWithAny(text, openings) {
     for (var i = 0; i < openings.length; i++) {
       if (openings[i] && text.indexOf(openings[i]) === 0) return true;
@@ -197,24 +212,9 @@
       if (buttons.length) article.appendChild(optionButtons(buttons));
       li.appendChild(article);
     } else if (startsWithAny(text, config.emergency)) {
-      var alarm = document.createElement("div");
-      alarm.className = "emergency";
-      alarm.setAttribute("role", "alert");
-      var head = document.createElement("strong");
-      head.textContent = "Urgent";
-      alarm.appendChild(head);
-      alarm.appendChild(document.createTextNode(text));
-      li.appendChild(alarm);
+      li.appendChild(headedBox("emergency", "alert", null, "Urgent", text));
     } else if (startsWithAny(text, config.safety)) {
-      var note = document.createElement("div");
-      note.className = "safety";
-      note.setAttribute("role", "note");
-      note.setAttribute("aria-label", "Safety advice");
-      var strong = document.createElement("strong");
-      strong.textContent = "⚠ Safety advice";
-      note.appendChild(strong);
-      note.appendChild(document.createTextNode(text));
-      li.appendChild(note);
+      li.appendChild(headedBox("safety", "note", "Safety advice", "⚠ Safety advice", text));
     } else {
       var bubble = document.createElement("div");
       bubble.className = "bubble";
