@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install index model widget browser-deps run shell test lint typecheck unit \
-        validate stories server-test browser-test evaluate clean
+        validate stories server-test browser-test evaluate dense-experiment clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -22,6 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	@echo "installing the project and its dependencies (Rasa takes about 3 minutes) ..."
 	$(PY) -m pip install --progress-bar on --upgrade pip wheel setuptools
 	$(PY) -m pip install --progress-bar on -e '.[dev]'
+	$(PY) -m bot.embedding fetch-tokenizer
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install everything (first use only)
@@ -85,6 +86,12 @@ test: install index model widget lint typecheck unit validate stories server-tes
 evaluate: install model ## NLU intent F1 (cross-validation) and story accuracy, into results/
 	$(BIN)/rasa test nlu --nlu data --cross-validation --folds 3 --out results/nlu
 	$(BIN)/rasa test core --stories tests/test_stories.yml --model $(MODEL) --out results/stories
+
+DENSE_ARCHIVE ?= ../shared/data/medquad/neuro.jsonl
+DENSE_QUERIES ?= tests/eval/neuro_lay_queries.jsonl
+
+dense-experiment: install ## Dense retrieval variants (model alone, fusion) next to the shipped search
+	$(PY) scripts/dense_experiment.py --archive $(DENSE_ARCHIVE) --queries $(DENSE_QUERIES)
 
 clean: ## Remove the model, the index and results (keeps .venv)
 	rm -rf models results var .rasa

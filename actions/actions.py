@@ -18,6 +18,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot.compose import attribution, choose_answer, conversation_query, excerpt
+from bot.embedding import encoder_for
 from bot.errors import BotError
 from bot.index import ArchiveIndex
 from bot.records import Record
@@ -55,7 +56,9 @@ class Services:
     def index(self) -> ArchiveIndex:
         """The archive index; a failed open is retried on the next message."""
         if self._index is None:
-            self._index = ArchiveIndex.open(self.settings.db_path)
+            self._index = ArchiveIndex.open(
+                self.settings.db_path, encoder=encoder_for(self.settings)
+            )
         return self._index
 
 

@@ -5,6 +5,13 @@ record count are filled with records recombined from real titles, questions and 
 sentences of different records, under new ids, from a fixed seed. Queries are 30-word
 patient-like messages made from real questions and lay filler words, also seeded, so
 two runs measure the same work.
+
+With sentence embeddings on (``NEUROBOT_DENSE``, the default), the shipped search
+re-ranks with vectors as the bot does. The real records are embedded once (the rate is
+printed, so the time to embed a whole archive of any size can be worked out); a
+generated record gets the vector of the real record its title comes from, because
+embedding a million records takes hours on a small machine, and search latency does not
+depend on the values of the vectors.
 """
 
 from __future__ import annotations
@@ -16,14 +23,16 @@ import re
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from bot.archive import detect_format, read_archive
+from bot.embedding import Encoder, encoder_for, record_text
 from bot.index import ArchiveIndex
 from bot.records import Record
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, load_settings
 from bot.text import words
 
 DEFAULT_ARCHIVE = PROJECT_ROOT.parent / "shared" / "data" / "medquad" / "medquad.jsonl"
@@ -59,14 +68,21 @@ class SizeResult:
     baseline_p95_ms: float
     shipped_median_ms: float
     shipped_p95_ms: float
+    dense: bool = False
 
 
-def synthetic_records(base: Sequence[Record], size: int, seed: int = SEED) -> Iterator[Record]:
+def synthetic_records(
+    base: Sequence[Record],
+    size: int,
+    seed: int = SEED,
+    sources: dict[str, int] | None = None,
+) -> Iterator[Record]:
     """Yield ``size`` records: the real ones first, then recombined ones.
 
     A recombined record takes its title and topics from one real record, its question
     from a second, and two or three reply sentences from others; its id is
-    ``bench-<n>``. The same base, size and seed give the same records.
+    ``bench-<n>``. The same base, size and seed give the same records. ``sources``, when
+    given, receives for each recombined id the position of the record its title came from.
     """
     yield from base[:size]
     extra = size - len(base)
@@ -79,8 +95,11 @@ def synthetic_records(base: Sequence[Record], size: int, seed: int = SEED) -> It
     ]
     count = len(base)
     for number in range(extra):
-        first = base[rng.randrange(count)]
+        source = rng.randrange(count)
+        first = base[source]
         second = base[rng.randrange(count)]
+        if sources is not None:
+            sources[f"bench-{number + 1}"] = source
         reply = " ".join(
             rng.choice(sentences[rng.randrange(count)]) for _ in range(rng.randint(2, 3))
         )
@@ -161,19 +180,65 @@ def _with_progress(records: Iterator[Record], size: int) -> Iterator[Record]:
         yield record
 
 
-def measure(base: Sequence[Record], size: int, queries: Sequence[str], folder: Path) -> SizeResult:
-    """Build an index of ``size`` records under ``folder``, time searches, remove it."""
-    path = folder / f"bench-{size}.sqlite3"
+class BenchVectors(Mapping[str, Any]):
+    """Vectors of the real records by id, and for each generated id its source's vector.
+
+    ``rows`` maps an id to its row of ``matrix``; :func:`synthetic_records` adds the
+    generated ids to it as it makes them (the row of the record the title came from).
+    """
+
+    def __init__(self, base: Sequence[Record], matrix: Any) -> None:
+        self.matrix = matrix
+        self.rows = {record.id: row for row, record in enumerate(base)}
+
+    def __getitem__(self, record_id: str) -> Any:
+        return self.matrix[self.rows[record_id]]
+
+    def __contains__(self, record_id: object) -> bool:
+        return record_id in self.rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def embed_base(base: Sequence[Record], encoder: Encoder) -> tuple[Any, float]:
+    """Vectors of the real records, and the embedding rate in records per second."""
+    _progress(f"embedding {len(base)} real records ...")
     started = time.perf_counter()
-    with ArchiveIndex(path) as index:
+    matrix = encoder.encode([record_text(r.title, r.question, r.reply) for r in base])
+    return matrix, len(base) / max(time.perf_counter() - started, 1e-9)
+
+
+def measure(
+    base: Sequence[Record],
+    size: int,
+    queries: Sequence[str],
+    folder: Path,
+    encoder: Encoder | None = None,
+    matrix: Any = None,
+) -> SizeResult:
+    """Build an index of ``size`` records under ``folder``, time searches, remove it.
+
+    With an encoder and the real records' vectors (``matrix``), the index holds a vector
+    for every record (:class:`BenchVectors`) and the shipped search re-ranks with them.
+    """
+    path = folder / f"bench-{size}.sqlite3"
+    vectors = BenchVectors(base, matrix) if encoder is not None else None
+    sources = vectors.rows if vectors is not None else None
+    started = time.perf_counter()
+    with ArchiveIndex(path, encoder=encoder) as index:
         index.db.execute("PRAGMA journal_mode = OFF")
         index.db.execute("PRAGMA cache_size = -262144")
-        written = index.upsert(_with_progress(synthetic_records(base, size), size), baseline=True)
+        generated = synthetic_records(base, size, sources=sources)
+        written = index.upsert(_with_progress(generated, size), baseline=True, vectors=vectors)
         build = time.perf_counter() - started
         index.db.execute("PRAGMA optimize")
     size_mb = path.stat().st_size / 1e6
     _progress(f"  {size}: built in {build:.1f} s, {size_mb:.0f} MB; searching ...")
-    with ArchiveIndex(path) as index:
+    with ArchiveIndex(path, encoder=encoder) as index:
         index.search("headache", k=5)
         index.baseline_search("headache", k=10)
         shipped: list[float] = []
@@ -189,6 +254,7 @@ def measure(base: Sequence[Record], size: int, queries: Sequence[str], folder: P
             t0 = time.perf_counter()
             index.baseline_search(text, k=10)
             baseline.append((time.perf_counter() - t0) * 1000)
+        dense = index.dense_ready()
     path.unlink(missing_ok=True)
     return SizeResult(
         records=written,
@@ -200,6 +266,7 @@ def measure(base: Sequence[Record], size: int, queries: Sequence[str], folder: P
         baseline_p95_ms=round(_percentile(baseline, 0.95), 2),
         shipped_median_ms=round(_percentile(shipped, 0.5), 2),
         shipped_p95_ms=round(_percentile(shipped, 0.95), 2),
+        dense=dense,
     )
 
 
@@ -209,15 +276,25 @@ def cmd_bench(args: argparse.Namespace) -> int:
     _progress(f"reading {args.archive} ...")
     base = load_base(Path(args.archive))
     queries = messages(base, args.queries)
+    encoder = encoder_for(load_settings())
+    matrix, rate = embed_base(base, encoder) if encoder is not None else (None, 0.0)
     results = []
     with tempfile.TemporaryDirectory(prefix="bot-bench-") as folder:
         for size in sizes:
             _progress(f"size {size} ...")
-            results.append(measure(base, size, queries, Path(folder)))
+            results.append(measure(base, size, queries, Path(folder), encoder, matrix))
     if args.json:
-        print(json.dumps([asdict(r) for r in results], indent=2))
+        rows = [asdict(r) for r in results]
+        print(json.dumps({"embedding_records_per_s": round(rate, 1), "sizes": rows}, indent=2))
         return 0
     print(f"{len(queries)} messages of {MESSAGE_WORDS} words; latency in ms (median / p95)")
+    if encoder is not None:
+        print(
+            f"shipped search re-ranks with sentence vectors; embedding rate {rate:.0f} "
+            "records/s (not in 'build s': generated records reuse real records' vectors)"
+        )
+    else:
+        print("sentence embeddings off: the shipped search ranks on words alone")
     print(f"{'records':>10} {'build s':>8} {'MB':>7} {'baseline':>22} {'shipped':>22}")
     for r in results:
         print(

