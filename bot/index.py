@@ -15,6 +15,7 @@ mixing in the cosine between the patient's message and each candidate.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +36,8 @@ from bot.search import (
 )
 from bot.text import content_stems, words
 from bot.vocabulary import Vocabulary, load_vocabulary
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "3"
 #: Characters of the reply indexed as its lead.
@@ -413,7 +416,10 @@ class ArchiveIndex:
             score *= (1.0 + BM25_MIX * relative) / (1.0 + BM25_MIX)
             scored.append((score, order[rowid], rowid, matched))
         if dense and self.dense_ready():
-            scored = self._rerank(text, scored)
+            try:
+                scored = self._rerank(text, scored)
+            except Exception:  # a failing model must not take search down with it
+                log.exception("re-ranking with sentence vectors failed; ranking on words")
         scored.sort(key=lambda item: (-item[0], item[1]))
         best = scored[:k]
         records = self._records([rowid for _, _, rowid, _ in best])

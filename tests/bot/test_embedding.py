@@ -115,6 +115,28 @@ def test_writing_without_the_encoder_switches_vectors_off_until_backfilled(
     assert index.db.execute("SELECT count(*) FROM vectors").fetchone()[0] == len(TINY_ARCHIVE)
 
 
+class BrokenEncoder(Encoder):
+    """An encoder whose model fails at search time."""
+
+    def __init__(self, working: Encoder) -> None:
+        self.__dict__.update(working.__dict__)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        raise RuntimeError("onnxruntime failed")
+
+
+def test_a_model_failing_at_search_time_leaves_the_word_ranking(
+    encoder: Encoder, caplog: pytest.LogCaptureFixture
+) -> None:
+    index = dense_index(encoder)
+    text = "muscle twitching and a weak left hand"
+    words = index.search(text, dense=False)
+    index.encoder = BrokenEncoder(encoder)
+    with caplog.at_level(logging.ERROR, logger="bot.index"):
+        assert index.search(text) == words
+    assert "ranking on words" in caplog.text
+
+
 def test_precomputed_vectors_are_used_as_given(encoder: Encoder) -> None:
     index = ArchiveIndex(":memory:", TINY_VOCABULARY, encoder)
     given = encoder.encode(["completely different text"])[0]
