@@ -190,8 +190,9 @@ class ArchiveIndex:
         """Insert records, replacing those whose id exists, in one transaction.
 
         With an encoder, each record written gets a sentence vector (records that lack
-        one, from an import without the encoder, get theirs too), and the index is
-        marked as holding vectors of that model. Without one, the records written lose
+        one, from an import without the encoder, get theirs too; vectors of another
+        model are all replaced), and the index is marked as holding vectors of that
+        model. Without one, the records written lose
         their vectors and the index is no longer marked, so search does not mix records
         with and without vectors.
 
@@ -215,6 +216,10 @@ class ArchiveIndex:
         pending: list[tuple[int, str]] = []
         given: list[tuple[int, bytes]] = []
         with self.db:
+            if self.encoder is not None:
+                held = self.db.execute("SELECT value FROM meta WHERE key = 'embedding'").fetchone()
+                if held and held[0] != self.encoder.model_id:  # never mix two models' vectors
+                    self.db.execute("DELETE FROM vectors")
             for record in records:
                 row = self.db.execute("SELECT rowid FROM records WHERE id = ?", (record.id,))
                 found = row.fetchone()

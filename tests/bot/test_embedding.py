@@ -137,6 +137,20 @@ def test_a_model_failing_at_search_time_leaves_the_word_ranking(
     assert "ranking on words" in caplog.text
 
 
+def test_vectors_of_another_model_are_replaced_not_mixed(encoder: Encoder) -> None:
+    index = dense_index(encoder)
+    with index.db:
+        index.db.execute("UPDATE meta SET value = 'older-model' WHERE key = 'embedding'")
+        index.db.execute("UPDATE vectors SET vector = ?", (to_blob(np.zeros(DIMENSION)),))
+    index._dense = None
+    assert not index.dense_ready()
+    index.upsert(TINY_ARCHIVE[:1])
+    assert index.dense_ready()
+    blobs = [blob for (blob,) in index.db.execute("SELECT vector FROM vectors")]
+    assert len(blobs) == len(TINY_ARCHIVE)
+    assert np.allclose(np.linalg.norm(from_blobs(blobs), axis=1), 1.0, atol=1e-2)
+
+
 def test_precomputed_vectors_are_used_as_given(encoder: Encoder) -> None:
     index = ArchiveIndex(":memory:", TINY_VOCABULARY, encoder)
     given = encoder.encode(["completely different text"])[0]
