@@ -28,11 +28,12 @@ def _progress(message: str) -> None:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Import files into the index; a malformed file imports nothing."""
-    db = Path(args.db) if args.db else load_settings().db_path
+    settings = load_settings()
+    db = Path(args.db) if args.db else settings.db_path
     started = time.perf_counter()
     records = read_archive(args.files, args.format)
     _progress(f"read {len(records)} records from {len(args.files)} path(s)")
-    with ArchiveIndex(db, encoder=encoder_for(load_settings())) as index:
+    with ArchiveIndex(db, encoder=encoder_for(settings)) as index:
         written = index.upsert(records)
         total = index.count()
     took = time.perf_counter() - started

@@ -58,28 +58,25 @@ class Encoder:
 
     model_id = MODEL_ID
 
-    def __init__(self, model_file: Path, tokenizer_file: Path, threads: int = 0) -> None:
+    def __init__(self, model_file: Path, tokenizer_file: Path) -> None:
         """Load the ONNX model and the tokenizer (about half a second).
 
         Args:
             model_file: The ONNX file.
             tokenizer_file: The model's ``tokenizer.json``.
-            threads: onnxruntime intra-op threads (0: onnxruntime's choice).
         """
         import onnxruntime
         from tokenizers import Tokenizer
 
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
         self._session = onnxruntime.InferenceSession(
-            str(model_file), options, providers=["CPUExecutionProvider"]
+            str(model_file), providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
         self._tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self._tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
 
     def encode(self, texts: Sequence[str], max_tokens: int = RECORD_TOKENS) -> Any:
-        """Return one float32 row per text, each of length 1 (an empty input gives 0 rows)."""
+        """Return one float32 row per text, each of norm 1 (no texts give 0 rows)."""
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
         self._tokenizer.enable_truncation(max_length=max_tokens)

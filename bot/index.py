@@ -307,14 +307,10 @@ class ArchiveIndex:
             self.db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('embedding', ?)", (self.encoder.model_id,)
             )
-        elif self.db.execute("SELECT 1 FROM vectors LIMIT 1").fetchone() is None:
+        elif self.db.execute(
+            "SELECT 1 FROM records WHERE rowid NOT IN (SELECT rowid FROM vectors) LIMIT 1"
+        ).fetchone():
             self.db.execute("DELETE FROM meta WHERE key = 'embedding'")
-        else:
-            orphans = self.db.execute(
-                "SELECT 1 FROM records WHERE rowid NOT IN (SELECT rowid FROM vectors) LIMIT 1"
-            ).fetchone()
-            if orphans:
-                self.db.execute("DELETE FROM meta WHERE key = 'embedding'")
 
     def dense_ready(self) -> bool:
         """Whether search re-ranks with vectors: an encoder, and vectors of its model."""
