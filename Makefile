@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 MODEL := models/neurobot.tar.gz
-TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) addons/triage.py
+TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) addons/policies.py
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 

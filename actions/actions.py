@@ -1,8 +1,9 @@
 """Custom actions: read the tracker, call :mod:`bot`, choose responses from domain.yml.
 
-Every action first runs the deterministic red-flag assessment on the patient's latest
-message, so a misclassified intent cannot skip it. Nothing is loaded at import time:
-settings and the archive index are opened on first use (or injected by tests).
+The emergency and crisis messages are not sent here: the safety policy of the Rasa
+server (addons/policies.py) decides them from the patient's own words before any of these
+actions can run. Nothing is loaded at import time: settings and the archive index are
+opened on first use (or injected by tests).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from bot.embedding import encoder_for
 from bot.errors import BotError
 from bot.index import ArchiveIndex
 from bot.records import Record
-from bot.safety import Level, assess
+from bot.routing import is_health_text
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -34,8 +35,18 @@ ENTITY_RECORD = "record_id"
 BOOST_ENTITIES = ("symptom", "body_part", "side")
 #: Intents whose messages describe the patient's problem and feed the search query.
 DESCRIPTIVE_INTENTS = frozenset(
-    {"describe_symptoms", "ask_term_meaning", "emergency", "nlu_fallback"}
+    {
+        "describe_symptoms",
+        "ask_term_meaning",
+        "emergency",
+        "self_harm",
+        "nlu_fallback",
+        "out_of_scope",
+    }
 )
+#: Intents that reach the archive action only when the NLU could not place the message:
+#: the words decide whether it is a health question (search) or not (these responses).
+UNPLACED_INTENTS = {"nlu_fallback": "utter_default", "out_of_scope": "utter_out_of_scope"}
 
 
 class Services:
@@ -122,7 +133,7 @@ def send_record(
 
 
 class ArchiveAction(Action, ABC):
-    """Common frame: red-flag check first, then the answer, the project's errors caught."""
+    """Common frame: the answer, with every error caught at the action boundary."""
 
     def __init__(self, services: Services | None = None) -> None:
         self.services = services or _shared
@@ -135,50 +146,26 @@ class ArchiveAction(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         try:
-            settings = self.services.settings
-            if send_emergency(dispatcher, latest_text(tracker), settings):
-                return []
-            return self.answer(dispatcher, tracker, settings)
-        except BotError:
-            logger.exception("%s failed; the patient gets the technical-problem reply", self.name())
-            dispatcher.utter_message(response="utter_technical_problem")
-            dispatcher.utter_message(response="utter_safety_advice")
-            return []
+            return self.answer(dispatcher, tracker, self.services.settings)
+        except BotError as exc:
+            # The error's own message names the file or service, never patient text.
+            logger.error("%s failed (%s); sending the technical-problem reply", self.name(), exc)
+        except Exception as exc:
+            logger.error(
+                "%s failed with %s; sending the technical-problem reply",
+                self.name(),
+                type(exc).__name__,
+            )
+        dispatcher.messages.clear()
+        dispatcher.utter_message(response="utter_technical_problem")
+        dispatcher.utter_message(response="utter_safety_advice")
+        return []
 
     @abstractmethod
     def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
     ) -> list[EventType]:
         """Send the answer; return the events."""
-
-
-def send_emergency(
-    dispatcher: CollectingDispatcher, text: str, settings: Settings, *, force: bool = False
-) -> bool:
-    """Send the emergency (or self-harm) message when ``text`` shows a red flag.
-
-    Args:
-        dispatcher: Where messages go.
-        text: The patient's message.
-        settings: For the emergency and crisis numbers.
-        force: Send the emergency message even when the assessment finds nothing
-            (the NLU already recognised an emergency).
-
-    Returns:
-        Whether a message was sent.
-    """
-    assessment = assess(text)
-    if not (assessment.urgent or force):
-        return False
-    if assessment.signs:
-        logger.warning("red flags %s in a patient message", ",".join(assessment.signs))
-    response = "utter_self_harm" if assessment.level is Level.SELF_HARM else "utter_emergency"
-    dispatcher.utter_message(
-        response=response,
-        emergency_number=settings.emergency_number,
-        crisis_line=settings.crisis_line,
-    )
-    return True
 
 
 class ActionAnswerFromArchive(ArchiveAction):
@@ -191,6 +178,17 @@ class ActionAnswerFromArchive(ArchiveAction):
     def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
     ) -> list[EventType]:
+        latest = latest_text(tracker)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent in UNPLACED_INTENTS and not is_health_text(latest):
+            dispatcher.utter_message(response=UNPLACED_INTENTS[intent])
+            return []
+        return self.search(dispatcher, tracker, settings)
+
+    def search(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+    ) -> list[EventType]:
+        """Search with the conversation's descriptions; send the answer or the no-match."""
         texts = patient_texts(tracker, DESCRIPTIVE_INTENTS)
         latest = latest_text(tracker)
         if latest and (not texts or texts[-1] != latest):
@@ -215,6 +213,19 @@ class ActionAnswerFromArchive(ArchiveAction):
         ]
 
 
+def nothing_shown(
+    dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings, services: Services
+) -> list[EventType]:
+    """A follow-up request with nothing shown yet: a typed health question is searched
+    (the NLU took a new description for a follow-up), anything else is told to describe
+    the symptoms first."""
+    typed = latest_text(tracker)
+    if typed and is_health_text(typed):
+        return ActionAnswerFromArchive(services).search(dispatcher, tracker, settings)
+    dispatcher.utter_message(response="utter_nothing_shown_yet")
+    return []
+
+
 class ActionShowFullReply(ArchiveAction):
     """The patient reads the whole archived reply to the question last shown."""
 
@@ -227,8 +238,7 @@ class ActionShowFullReply(ArchiveAction):
         current = tracker.get_slot(SLOT_CURRENT)
         record = self.services.index.get(current) if current else None
         if record is None:
-            dispatcher.utter_message(response="utter_nothing_shown_yet")
-            return []
+            return nothing_shown(dispatcher, tracker, settings, self.services)
         dispatcher.utter_message(
             response="utter_full_reply",
             title=record.title,
@@ -252,8 +262,7 @@ class ActionShowSimilar(ArchiveAction):
         hits: list[str] = list(tracker.get_slot(SLOT_HITS) or [])
         shown: list[str] = list(tracker.get_slot(SLOT_SHOWN) or [])
         if not hits:
-            dispatcher.utter_message(response="utter_nothing_shown_yet")
-            return []
+            return nothing_shown(dispatcher, tracker, settings, self.services)
         picked = entity_values(tracker, [ENTITY_RECORD])
         unseen = [i for i in hits if i not in shown]
         choice = picked[0] if picked and picked[0] in hits else (unseen[0] if unseen else None)
@@ -268,29 +277,3 @@ class ActionShowSimilar(ArchiveAction):
         send_record(dispatcher, "utter_similar_answer", record, settings, similar)
         dispatcher.utter_message(response="utter_safety_advice")
         return [SlotSet(SLOT_SHOWN, shown), SlotSet(SLOT_CURRENT, record.id)]
-
-
-class ActionEmergency(Action):
-    """The patient who describes an emergency is told to call the emergency number now
-    (or the crisis line, for thoughts of self-harm)."""
-
-    def __init__(self, services: Services | None = None) -> None:
-        self.services = services or _shared
-
-    def name(self) -> str:
-        return "action_emergency"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        settings = self.services.settings
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent == "self_harm" and not assess(latest_text(tracker)).urgent:
-            dispatcher.utter_message(
-                response="utter_self_harm",
-                emergency_number=settings.emergency_number,
-                crisis_line=settings.crisis_line,
-            )
-            return []
-        send_emergency(dispatcher, latest_text(tracker), settings, force=True)
-        return []

@@ -15,15 +15,19 @@ failure, including a hung action server, and still holds the patient's output ch
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.console import CmdlineInput
 from rasa.core.channels.rest import RestInput
-from sanic import Blueprint
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
 
 from addons.messaging import (
     BotFrameworkChannel,
@@ -32,18 +36,26 @@ from addons.messaging import (
     TelegramChannel,
     TwilioChannel,
 )
+from addons.policies import patient_messages
 from addons.responses import DOMAIN, response_text
 from addons.widget import WidgetSocketIOInput
-from bot.safety import Level, assess
+from bot.routing import MAX_MESSAGE_CHARS, safety_decision
+from bot.safety import Level
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
+History = Callable[[str], Awaitable[list[str]]]
+
+#: Payloads of the bot's own buttons (and Rasa's restart); any other ``/...`` is read as
+#: words, so typed text cannot choose an intent.
+BUTTON_INTENTS = frozenset({"ask_full_reply", "ask_similar_question", "restart"})
+_BUTTON = re.compile(r"/([A-Za-z_]+)(\{\s*\"record_id\"\s*:\s*\"[^\"{}]{1,200}\"\s*\})?")
 
 
 class FallbackReplies:
-    """The fallback texts, read once from the domain's responses."""
+    """The guard's own texts, read once from the domain's responses."""
 
     def __init__(self, settings: Settings, domain_path: Path = DOMAIN) -> None:
         values = {
@@ -52,19 +64,25 @@ class FallbackReplies:
         }
         self.emergency = response_text("utter_emergency", domain_path, **values)
         self.self_harm = response_text("utter_self_harm", domain_path, **values)
-        self.problem = [
-            response_text("utter_technical_problem", domain_path),
-            response_text("utter_safety_advice", domain_path),
-        ]
+        self.safety = response_text("utter_safety_advice", domain_path)
+        self.problem = [response_text("utter_technical_problem", domain_path), self.safety]
+        self.too_long = response_text(
+            "utter_message_too_long", domain_path, max_chars=f"{settings.max_message_chars:,}"
+        )
+        self.not_understood = response_text("utter_default", domain_path)
 
-    def for_message(self, text: str) -> list[str]:
-        """The fallback for one patient message (emergency first when red flags show)."""
-        level = assess(text).level
+    def urgent(self, texts: Sequence[str]) -> list[str]:
+        """The emergency or crisis message when the session's messages call for it."""
+        level = safety_decision(texts).level
         if level is Level.SELF_HARM:
             return [self.self_harm]
         if level is Level.EMERGENCY:
             return [self.emergency]
-        return list(self.problem)
+        return []
+
+    def for_messages(self, texts: Sequence[str]) -> list[str]:
+        """The fallback for a turn (emergency first when red flags show)."""
+        return self.urgent(texts) or list(self.problem)
 
 
 class WatchedOutput(OutputChannel):
@@ -86,24 +104,96 @@ class WatchedOutput(OutputChannel):
         await self.inner.send_response(recipient_id, message)
 
 
-def guard(on_new_message: Handler, replies: FallbackReplies, timeout: float) -> Handler:
-    """Wrap a channel's message handler so that every message gets a reply."""
+async def _no_history(sender_id: str) -> list[str]:
+    return []
+
+
+def screen_payload(text: str) -> str:
+    """Let through the button payloads the bot hands out; read any other ``/...`` as words.
+
+    ``/greet{"symptom": "face drooping"} his face is drooping`` would otherwise set the
+    intent by hand and skip the NLU; as plain words it is read like anything typed (the
+    safety decision reads the words either way).
+    """
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return text
+    match = _BUTTON.fullmatch(stripped)
+    if match and match.group(1) in BUTTON_INTENTS:
+        return stripped
+    return stripped.lstrip("/ ") or stripped
+
+
+def guard(
+    on_new_message: Handler,
+    replies: FallbackReplies,
+    timeout: float,
+    max_chars: int = MAX_MESSAGE_CHARS,
+    history: History = _no_history,
+) -> Handler:
+    """Wrap a channel's message handler so that every message gets a reply.
+
+    Args:
+        on_new_message: The handler the Rasa server gives the channel.
+        replies: The guard's texts.
+        timeout: Seconds before the fallback is sent. The processing is not cancelled:
+            the turn still lands in the conversation, and a late answer still reaches
+            channels that push messages (socket.io, messaging apps).
+        max_chars: Longer messages are refused politely before the NLU (after the
+            red-flag check, which reads them whole).
+        history: The patient's earlier messages of the session, for the red-flag check
+            of a fallback reply.
+    """
+
+    async def fallback(message: UserMessage, watched: WatchedOutput, text: str) -> None:
+        try:
+            earlier = await history(message.sender_id or "")
+        except Exception as exc:
+            logger.error("could not read the conversation for the fallback: %s", type(exc).__name__)
+            earlier = []
+        texts = [*earlier, text] if not earlier or earlier[-1] != text else earlier
+        for reply in await asyncio.to_thread(replies.for_messages, texts):
+            await watched.inner.send_response(message.sender_id or "", {"text": reply})
 
     async def guarded(message: UserMessage) -> None:
         watched = WatchedOutput(message.output_channel)
         message.output_channel = watched
-        try:
-            await asyncio.wait_for(on_new_message(message), timeout)
-        except asyncio.TimeoutError:
+        sender = message.sender_id or ""
+        text = message.text
+        if not isinstance(text, str) or not text.strip():
+            logger.warning("a message without text; asking the patient to describe again")
+            await watched.inner.send_response(sender, {"text": replies.not_understood})
+            return
+        if len(text) > max_chars:
+            # The red-flag check reads the whole message first, off the event loop.
+            logger.warning("a message of %d characters refused (cap %d)", len(text), max_chars)
+            for reply in await asyncio.to_thread(replies.urgent, [text]):
+                await watched.inner.send_response(sender, {"text": reply})
+            await watched.inner.send_response(sender, {"text": replies.too_long})
+            return
+        message.text = screen_payload(text)
+        task = asyncio.ensure_future(on_new_message(message))
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if task in done:
+            error = task.exception()
+            if error is not None:
+                logger.error(
+                    "processing a message failed (%s); sending the fallback reply",
+                    type(error).__name__,
+                )
+        else:
             logger.error("no reply within %.1f s; sending the fallback reply", timeout)
-        except Exception:
-            logger.exception("processing a message failed; sending the fallback reply")
+            task.add_done_callback(_log_late_failure)
         if watched.sent == 0:
             logger.warning("the bot sent nothing for a message; sending the fallback reply")
-            for text in replies.for_message(message.text or ""):
-                await watched.inner.send_response(message.sender_id or "", {"text": text})
+            await fallback(message, watched, message.text)
 
     return guarded
+
+
+def _log_late_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("a late turn failed: %s", type(task.exception()).__name__)
 
 
 class GuardMixin:
@@ -112,12 +202,61 @@ class GuardMixin:
     def blueprint(self, on_new_message: Handler) -> Blueprint:
         settings = load_settings()
         replies = FallbackReplies(settings)
-        wrapped = guard(on_new_message, replies, settings.reply_timeout)
-        return super().blueprint(wrapped)  # type: ignore[misc]
+        app: dict[str, Any] = {}
+
+        async def history(sender_id: str) -> list[str]:
+            agent = getattr(app.get("app") and app["app"].ctx, "agent", None)
+            if agent is None or not sender_id:
+                return []
+            tracker = await agent.tracker_store.retrieve(sender_id)
+            return patient_messages(tracker) if tracker is not None else []
+
+        wrapped = guard(
+            on_new_message, replies, settings.reply_timeout, settings.max_message_chars, history
+        )
+        blueprint: Blueprint = super().blueprint(wrapped)  # type: ignore[misc]
+
+        @blueprint.listener("before_server_start")
+        async def keep_app(server: Any, loop: Any) -> None:
+            app["app"] = server
+
+        return blueprint
+
+
+def rest_body_problem(body: bytes) -> str | None:
+    """What is wrong with a REST webhook body, or None when it can be processed."""
+    try:
+        data = json.loads(body or b"")
+    except (ValueError, UnicodeDecodeError):
+        return 'the body must be JSON: {"sender": "...", "message": "..."}'
+    if not isinstance(data, dict):
+        return 'the body must be a JSON object: {"sender": "...", "message": "..."}'
+    sender = data.get("sender")
+    if not isinstance(sender, str) or not sender.strip():
+        return "'sender' must be a non-empty string naming the conversation"
+    message = data.get("message")
+    if not isinstance(message, str):
+        return "'message' must be a string"
+    if not message.strip():
+        return "'message' must not be empty"
+    return None
 
 
 class GuardedRestInput(GuardMixin, RestInput):
-    """REST channel (``/webhooks/rest/webhook``) with the fallback guard."""
+    """REST channel (``/webhooks/rest/webhook``) with the fallback guard; a malformed
+    body gets a 400 with a JSON error saying what is wrong, and nothing is processed."""
+
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+
+        @blueprint.middleware("request")
+        async def check_body(request: Request) -> HTTPResponse | None:
+            if request.method != "POST" or not request.path.rstrip("/").endswith("/webhook"):
+                return None
+            problem = rest_body_problem(request.body)
+            return None if problem is None else response.json({"error": problem}, status=400)
+
+        return blueprint
 
 
 class GuardedCmdlineInput(GuardMixin, CmdlineInput):

@@ -12,6 +12,8 @@ messages, read from ``domain.yml`` so that the page has no text of its own to ke
 * a bot message goes out as one ``bot_uttered`` event, text whole (Rasa's cuts it at
   every blank line, which tears an answer card apart), with ``buttons`` and the same as
   ``quick_replies``;
+* a ``user_uttered`` payload that is not an object, or a message that is not text,
+  reaches the guard as an empty message (Rasa's handler would fail in silence);
 * ``session_request`` awaits ``enter_room``: with python-socketio >= 5.9 it is a
   coroutine, which Rasa 3.6 never awaits, so with ``session_persistence: true`` the
   socket never joins its session's room and no bot message reaches the page. A session
@@ -131,6 +133,19 @@ class WidgetSocketIOInput(SocketIOInput):
 
         # replaces Rasa's handler of the same event
         sio.on("session_request", namespace=self.namespace)(session_request)
+
+        # Rasa's handler fails on a payload that is not an object or a message that is
+        # not text (the patient would hear nothing); give it what it expects, and the
+        # guard answers an empty message politely.
+        rasa_handler = sio.handlers[self.namespace or "/"][self.user_message_evt]
+
+        async def user_uttered(sid: str, data: Any) -> Any:
+            payload = dict(data) if isinstance(data, dict) else {}
+            if not isinstance(payload.get("message"), str):
+                payload["message"] = ""
+            return await rasa_handler(sid, payload)
+
+        sio.on(self.user_message_evt, namespace=self.namespace)(user_uttered)
         return blueprint
 
     def get_output_channel(self) -> WidgetSocketIOOutput | None:

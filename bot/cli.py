@@ -124,7 +124,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_eval_triage(args: argparse.Namespace) -> int:
     """Print recall and false-alarm rate of the red-flag assessment on a table."""
-    from bot.safety import evaluate_triage
+    from bot.evaluation import evaluate_triage
 
     try:
         report = evaluate_triage(Path(args.file))

@@ -14,6 +14,9 @@ Query files are JSON Lines, one query a line::
 
 ``relevant.field`` names a field of the raw archive line (MedQuAD's ``focus``): every
 record whose raw line has one of the values there is relevant (compared without case).
+
+``bot eval triage`` runs the red-flag assessment (:mod:`bot.safety`) over a labelled table
+and prints recall and false-alarm rate (:func:`evaluate_triage`).
 """
 
 from __future__ import annotations
@@ -31,10 +34,11 @@ from typing import Any
 
 from bot.archive import FORMATS, read_archive
 from bot.embedding import Encoder
-from bot.errors import BotError
+from bot.errors import ArchiveFormatError, BotError
 from bot.index import ArchiveIndex, Hit
 from bot.jsonl import json_objects
 from bot.records import Record
+from bot.safety import assess, assess_conversation
 from bot.vocabulary import Vocabulary
 
 #: The cut-offs reported.
@@ -442,6 +446,128 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     else:
         print(format_report(report))
     return 0
+
+
+# ------------------------------------------------------------------------------- triage
+
+#: How the messages of a multi-turn case are shown in a :class:`TriageReport`.
+TURN_SEPARATOR = " | "
+
+
+@dataclass(frozen=True)
+class TriageReport:
+    """How the red-flag assessment does on a labelled table of cases.
+
+    Attributes:
+        total: Number of labelled cases.
+        emergencies: How many of them are labelled emergencies.
+        recall: Share of labelled emergencies that were assessed as urgent (1.0 when the
+            table has none).
+        false_alarm_rate: Share of non-emergencies assessed as urgent (0.0 when the table
+            has none).
+        missed: The emergencies that were not flagged, in file order; a multi-turn case
+            shows its messages joined by :data:`TURN_SEPARATOR`.
+        false_alarms: The non-emergencies that were flagged, in file order.
+    """
+
+    total: int
+    emergencies: int
+    recall: float
+    false_alarm_rate: float
+    missed: tuple[str, ...]
+    false_alarms: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the report as plain JSON-ready values.
+
+        Returns:
+            A dict with the same keys as the attributes; tuples become lists.
+        """
+        return {
+            "total": self.total,
+            "emergencies": self.emergencies,
+            "recall": self.recall,
+            "false_alarm_rate": self.false_alarm_rate,
+            "missed": list(self.missed),
+            "false_alarms": list(self.false_alarms),
+        }
+
+
+def _read_triage(path: Path) -> list[tuple[tuple[str, ...], bool, bool]]:
+    """Read ``(messages, multi_turn, emergency)`` from a triage table."""
+    rows: list[tuple[tuple[str, ...], bool, bool]] = []
+    with path.open(encoding="utf-8") as handle:
+        try:
+            records = list(json_objects(handle, path))
+        except ArchiveFormatError as exc:
+            raise ValueError(f"{path}, line {exc.line}: {exc.message}") from None
+        for number, record in records:
+            where = f"{path}, line {number}"
+            if ("text" in record) == ("texts" in record):
+                raise ValueError(f"{where}: give either 'text' or 'texts', not both or neither")
+            emergency = record.get("emergency")
+            if not isinstance(emergency, bool):
+                raise ValueError(f"{where}: 'emergency' must be true or false")
+            if "text" in record:
+                text = record["text"]
+                if not isinstance(text, str):
+                    raise ValueError(f"{where}: 'text' must be a string")
+                rows.append(((text,), False, emergency))
+                continue
+            texts = record["texts"]
+            if (
+                not isinstance(texts, list)
+                or not texts
+                or not all(isinstance(t, str) for t in texts)
+            ):
+                raise ValueError(f"{where}: 'texts' must be a non-empty list of strings")
+            rows.append((tuple(texts), True, emergency))
+    return rows
+
+
+def evaluate_triage(path: Path) -> TriageReport:
+    """Run the red-flag assessment over a labelled JSON Lines table and measure it.
+
+    Each non-blank line is one case: ``{"text": "...", "emergency": true|false}``, read
+    with :func:`bot.safety.assess`, or a conversation ``{"texts": ["...", "..."],
+    "emergency": ...}`` (the patient's messages, oldest first), read with
+    :func:`bot.safety.assess_conversation`. ``SELF_HARM`` counts as an emergency.
+
+    Args:
+        path: The ``.jsonl`` file.
+
+    Returns:
+        The :class:`TriageReport`.
+
+    Raises:
+        ValueError: A line is not JSON, has neither or both of ``text`` and ``texts``, a
+            ``text`` that is not a string, ``texts`` that are not a non-empty list of
+            strings, or no boolean ``emergency``; the message names the file and the
+            line number.
+        OSError: The file cannot be read.
+    """
+    rows = _read_triage(Path(path))
+    missed: list[str] = []
+    false_alarms: list[str] = []
+    emergencies = 0
+    for texts, multi_turn, emergency in rows:
+        urgent = (assess_conversation(texts) if multi_turn else assess(texts[0])).urgent
+        shown = TURN_SEPARATOR.join(texts)
+        if emergency:
+            emergencies += 1
+            if not urgent:
+                missed.append(shown)
+        elif urgent:
+            false_alarms.append(shown)
+    benign = len(rows) - emergencies
+    return TriageReport(
+        total=len(rows),
+        emergencies=emergencies,
+        recall=(emergencies - len(missed)) / emergencies if emergencies else 1.0,
+        false_alarm_rate=len(false_alarms) / benign if benign else 0.0,
+        missed=tuple(missed),
+        false_alarms=tuple(false_alarms),
+    )
 
 
 def add_commands(

@@ -27,6 +27,7 @@ DEFAULTS: dict[str, str] = {
     "EMERGENCY_NUMBER": "112",
     "CRISIS_LINE": "116 123",
     "REPLY_TIMEOUT": "2.5",
+    "MAX_MESSAGE_CHARS": "2000",
     "LOG_LEVEL": "INFO",
 }
 
@@ -51,6 +52,8 @@ class Settings:
         crisis_line: Crisis line told to patients who mention self-harm.
         reply_timeout: Seconds the Rasa server waits for an answer before it sends the
             fallback reply (kept under Slack's 3-second retry).
+        max_message_chars: Longest patient message processed; a longer one is refused
+            politely, after the red-flag check (``NEUROBOT_MAX_MESSAGE_CHARS``).
         log_level: Log level of both servers.
     """
 
@@ -66,6 +69,7 @@ class Settings:
     emergency_number: str
     crisis_line: str
     reply_timeout: float
+    max_message_chars: int
     log_level: str
 
 
@@ -129,5 +133,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         emergency_number=raw["EMERGENCY_NUMBER"],
         crisis_line=raw["CRISIS_LINE"],
         reply_timeout=_number(raw, "REPLY_TIMEOUT", float),
+        max_message_chars=max(1, int(_number(raw, "MAX_MESSAGE_CHARS", int))),
         log_level=raw["LOG_LEVEL"].upper(),
     )

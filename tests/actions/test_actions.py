@@ -6,12 +6,12 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import pytest
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.actions import (
     ActionAnswerFromArchive,
-    ActionEmergency,
     ActionShowFullReply,
     ActionShowSimilar,
     Services,
@@ -75,15 +75,71 @@ def test_no_close_match_is_said_honestly(
     ]
 
 
-def test_red_flags_come_first_even_inside_a_symptom_description(
+@pytest.mark.parametrize("intent", ["emergency", "self_harm"])
+def test_an_emergency_like_intent_without_signs_is_answered_from_the_archive(
+    intent: str, index: ArchiveIndex, settings: Settings, make_tracker: Any
+) -> None:
+    # The emergency and crisis messages are the safety policy's decision, on the words;
+    # here the intent alone leads to the archive answer and the safety advice.
+    messages, _ = run(
+        ActionAnswerFromArchive(Services(settings, index)),
+        make_tracker("my feet tingle and burn at night, is it my nerves", intent=intent),
+    )
+    assert responses(messages) == ["utter_archive_answer", "utter_safety_advice"]
+    assert messages[0]["title"] == "Pins and needles in both feet at night"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "expected"),
+    [
+        ("what will the weather be like tomorrow", "out_of_scope", ["utter_out_of_scope"]),
+        ("asdf qwerty", "nlu_fallback", ["utter_default"]),
+        (
+            "my knee is swollen after football",
+            "out_of_scope",
+            ["utter_no_match", "utter_safety_advice"],
+        ),
+        (
+            "the pins and needles in my feet",
+            "nlu_fallback",
+            ["utter_archive_answer", "utter_safety_advice"],
+        ),
+    ],
+)
+def test_unplaced_messages_are_searched_when_about_health(
+    text: str,
+    intent: str,
+    expected: list[str],
+    index: ArchiveIndex,
+    settings: Settings,
+    make_tracker: Any,
+) -> None:
+    messages, _ = run(
+        ActionAnswerFromArchive(Services(settings, index)), make_tracker(text, intent=intent)
+    )
+    assert responses(messages) == expected
+
+
+def test_a_description_taken_for_a_follow_up_is_searched(
     index: ArchiveIndex, settings: Settings, make_tracker: Any
 ) -> None:
-    text = (
-        "my hand twitches for weeks but since this morning my face is drooping and speech slurred"
-    )
-    messages, events = run(ActionAnswerFromArchive(Services(settings, index)), make_tracker(text))
-    assert responses(messages) == ["utter_emergency"]
-    assert messages[0]["emergency_number"] == "112"
+    tracker = make_tracker("show me more about my feet tingling at night", "ask_similar_question")
+    messages, events = run(ActionShowSimilar(Services(settings, index)), tracker)
+    assert responses(messages) == ["utter_archive_answer", "utter_safety_advice"]
+    assert events[-1] == SlotSet("current_record", "t2")
+
+
+class BrokenIndex:
+    def search(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("a slot held a number")
+
+
+def test_any_error_gives_the_technical_reply_and_the_safety_advice(
+    settings: Settings, make_tracker: Any
+) -> None:
+    action = ActionAnswerFromArchive(Services(settings, BrokenIndex()))  # type: ignore[arg-type]
+    messages, events = run(action, make_tracker(TWITCH_TEXT))
+    assert responses(messages) == ["utter_technical_problem", "utter_safety_advice"]
     assert events == []
 
 
@@ -149,31 +205,3 @@ def test_similar_question_picked_by_button(
         '/ask_similar_question{"record_id": "t3"}'
     ]
     assert events[-1] == SlotSet("current_record", "t2")
-
-
-def test_emergency_action_uses_the_configured_numbers(
-    settings: Settings, make_tracker: Any
-) -> None:
-    messages, _ = run(
-        ActionEmergency(Services(settings)),
-        make_tracker("i want to end my life", intent="self_harm"),
-    )
-    assert messages == [
-        {
-            "text": None,
-            "buttons": [],
-            "elements": [],
-            "custom": {},
-            "template": "utter_self_harm",
-            "response": "utter_self_harm",
-            "image": None,
-            "attachment": None,
-            "emergency_number": "112",
-            "crisis_line": "116 123",
-        }
-    ]
-    messages, _ = run(
-        ActionEmergency(Services(settings)),
-        make_tracker("help, something is wrong with my dad", intent="emergency"),
-    )
-    assert responses(messages) == ["utter_emergency"]

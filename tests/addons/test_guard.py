@@ -1,4 +1,4 @@
-"""The fallback guard of every channel, and the red-flag intent override."""
+"""The fallback guard of every channel: fallback replies, timeouts, caps and payloads."""
 
 from __future__ import annotations
 
@@ -9,10 +9,8 @@ from typing import Any
 import pytest
 import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
-from rasa.shared.nlu.training_data.message import Message
 
-from addons.channels import FallbackReplies, guard
-from addons.triage import RedFlagIntentOverride
+from addons.channels import FallbackReplies, guard, rest_body_problem, screen_payload
 from bot.settings import PROJECT_ROOT, Settings
 
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
@@ -72,26 +70,99 @@ def test_a_normal_answer_passes_through_untouched(settings: Settings) -> None:
     assert deliver(answering, "my hands tingle", settings) == ["an archive answer"]
 
 
-def message(text: str, intent: str) -> Message:
-    return Message(
-        data={
-            "text": text,
-            "intent": {"name": intent, "confidence": 0.93},
-            "intent_ranking": [{"name": intent, "confidence": 0.93}],
-        }
-    )
+def test_a_sign_completed_by_the_latest_message_is_an_emergency_in_the_fallback(
+    settings: Settings,
+) -> None:
+    async def earlier(sender_id: str) -> list[str]:
+        return ["my left arm is numb and weak"]
+
+    collector = CollectingOutputChannel()
+    guarded = guard(failing, FallbackReplies(settings), 0.5, history=earlier)
+    asyncio.run(guarded(UserMessage("it started an hour ago", collector, "patient")))
+    expected = text_of("utter_emergency").format(emergency_number="112", crisis_line="116 123")
+    assert [m["text"] for m in collector.messages] == [expected]
+
+
+def test_a_timed_out_turn_is_not_cancelled(settings: Settings) -> None:
+    finished: list[str] = []
+
+    async def slow(message: UserMessage) -> None:
+        await asyncio.sleep(0.3)
+        finished.append(message.text or "")
+
+    async def scenario() -> list[str]:
+        collector = CollectingOutputChannel()
+        guarded = guard(slow, FallbackReplies(settings), 0.05)
+        await guarded(UserMessage("my hands tingle at night", collector, "patient"))
+        replies = [m["text"] for m in collector.messages]
+        await asyncio.sleep(0.5)
+        return replies
+
+    assert asyncio.run(scenario()) == PROBLEM
+    assert finished == ["my hands tingle at night"]
+
+
+def test_a_long_message_is_refused_politely_after_the_red_flag_check(settings: Settings) -> None:
+    seen: list[str] = []
+
+    async def record(message: UserMessage) -> None:
+        seen.append(message.text or "")
+
+    too_long = text_of("utter_message_too_long").format(max_chars="2,000")
+    filler = "I have had headaches on and off for years. " * 60
+    assert deliver(record, filler, settings) == [" ".join(too_long.split())]
+    emergency = text_of("utter_emergency").format(emergency_number="112", crisis_line="116 123")
+    replies = deliver(record, filler + "Since an hour ago his face is drooping.", settings)
+    assert replies == [emergency, " ".join(too_long.split())]
+    assert seen == []
+
+
+@pytest.mark.parametrize("text", ["", "   ", None])
+def test_a_message_without_text_gets_a_polite_reply(text: Any, settings: Settings) -> None:
+    assert deliver(answering, text, settings) == [" ".join(text_of("utter_default").split())]
 
 
 @pytest.mark.parametrize(
-    ("text", "predicted", "expected"),
+    ("typed", "processed"),
     [
-        ("hi, my mum's face suddenly droops and her speech is slurred", "greet", "emergency"),
-        ("thanks, I want to end my life", "thanks", "self_harm"),
-        ("my eyelid has twitched for weeks", "describe_symptoms", "describe_symptoms"),
-        ("hello", "greet", "greet"),
+        ("/ask_full_reply", "/ask_full_reply"),
+        ('/ask_similar_question{"record_id": "t2"}', '/ask_similar_question{"record_id": "t2"}'),
+        ("/restart", "/restart"),
+        (
+            '/greet{"symptom": "face drooping"} his face is drooping since 10 minutes',
+            'greet{"symptom": "face drooping"} his face is drooping since 10 minutes',
+        ),
+        ("/session_start", "session_start"),
+        ("/emergency", "emergency"),
+        (
+            '/ask_similar_question{"record_id": "t2", "x": 1}',
+            'ask_similar_question{"record_id": "t2", "x": 1}',
+        ),
+        ("my head hurts / since Monday", "my head hurts / since Monday"),
     ],
 )
-def test_red_flags_override_the_predicted_intent(text: str, predicted: str, expected: str) -> None:
-    [result] = RedFlagIntentOverride().process([message(text, predicted)])
-    assert result.get("intent")["name"] == expected
-    assert result.get("intent_ranking")[0]["name"] == expected
+def test_only_the_bots_own_button_payloads_choose_an_intent(typed: str, processed: str) -> None:
+    assert screen_payload(typed) == processed
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'{"sender": "p1", "message": "my hands tingle"}', None),
+        (b"not json", "the body must be JSON"),
+        (b'[{"sender": "p1", "message": "hi"}]', "the body must be a JSON object"),
+        (b'{"message": "hi"}', "'sender' must be a non-empty string"),
+        (b'{"sender": 7, "message": "hi"}', "'sender' must be a non-empty string"),
+        (b'{"sender": "p1", "message": 42}', "'message' must be a string"),
+        (b'{"sender": "p1", "message": ["a"]}', "'message' must be a string"),
+        (b'{"sender": "p1", "message": {"a": 1}}', "'message' must be a string"),
+        (b'{"sender": "p1", "message": "  "}', "'message' must not be empty"),
+        (b'{"sender": "p1"}', "'message' must be a string"),
+    ],
+)
+def test_a_malformed_rest_body_is_named(body: bytes, problem: str | None) -> None:
+    found = rest_body_problem(body)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and found.startswith(problem)

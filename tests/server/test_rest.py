@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 
 from bot.launcher import stop
 from tests.channels.harness import ALS, SAFETY, Servers, response_text
@@ -74,6 +75,74 @@ def test_an_emergency_gets_the_emergency_message_first(servers: Servers) -> None
 def test_unrelated_text_gets_a_polite_answer(servers: Servers) -> None:
     for text in ["asdfghjkl", "what's the weather tomorrow", '"; DROP TABLE records; --', "🙂"]:
         assert servers.say("patient-3", text), text
+
+
+EMERGENCY = response_text("utter_emergency", emergency_number="112", crisis_line="116 123")
+CRISIS = response_text("utter_self_harm", emergency_number="112", crisis_line="116 123")
+
+
+def test_a_sign_and_its_onset_in_two_messages_get_the_emergency_message(servers: Servers) -> None:
+    first = servers.say("patient-6", "my left arm is numb and weak")
+    assert EMERGENCY not in texts(first)
+    assert texts(servers.say("patient-6", "it started an hour ago")) == [EMERGENCY]
+
+
+def test_typed_payload_cannot_skip_the_emergency_message(servers: Servers) -> None:
+    text = '/greet{"symptom": "face drooping"} his face is drooping since 10 minutes'
+    assert texts(servers.say("patient-7", text)) == [EMERGENCY]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Any thoughts on a mild muscle relaxant?",
+        "And what happens if I miss a dose of Saxenda?",
+        "I still can't recognise my friends' faces",
+    ],
+)
+def test_no_emergency_message_without_signs(servers: Servers, text: str) -> None:
+    replies = texts(servers.say(f"patient-8-{hash(text)}", text))
+    assert EMERGENCY not in replies and CRISIS not in replies
+    assert replies[-1] == SAFETY  # an archive answer or the honest no-match
+
+
+def test_restart_and_unknown_payloads_get_a_polite_reply(servers: Servers) -> None:
+    problem = response_text("utter_technical_problem")
+    assert texts(servers.say("patient-9", "/restart")) == [response_text("utter_restart")]
+    for text in ["/session_start", "/nonexistent", '/greet{"symptom": 3}']:
+        replies = texts(servers.say("patient-9", text))
+        assert replies and problem not in replies, text
+
+
+def test_a_very_long_message_is_refused_politely_and_quickly(servers: Servers) -> None:
+    started = time.monotonic()
+    replies = texts(servers.say("patient-10", "my head hurts all the time. " * 600))
+    assert time.monotonic() - started < 2.0
+    assert replies == [response_text("utter_message_too_long", max_chars="2,000")]
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b'{"sender": "p", "message": 42}', "'message' must be a string"),
+        (b'{"sender": "p", "message": ["a"]}', "'message' must be a string"),
+        (b'{"sender": "p", "message": {"a": 1}}', "'message' must be a string"),
+        (b'[{"sender": "p", "message": "hi"}]', "the body must be a JSON object"),
+        (b'{"message": "my head hurts"}', "'sender' must be a non-empty string"),
+        (b"not json", "the body must be JSON"),
+    ],
+)
+def test_a_malformed_body_gets_a_400_saying_what_is_wrong(
+    servers: Servers, body: bytes, error: str
+) -> None:
+    answer = requests.post(
+        f"{servers.url}/webhooks/rest/webhook",
+        data=body,
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"].startswith(error)
 
 
 def test_action_server_stopped_still_gets_the_safety_advice(servers: Servers) -> None:

@@ -1,24 +1,18 @@
-"""Tests of the emergency red-flag assessment (bot/safety.py)."""
+"""The sign table (bot/safety/signs.py): red flags and their benign look-alikes, by sign.
+
+Adding a sign is one row in ``bot/safety/signs.py`` plus one row here, in ``RED_FLAGS``
+(and a benign look-alike in ``BENIGN``).
+"""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-from pathlib import Path
+import re
 
 import pytest
 
-from bot.safety import (
-    Assessment,
-    Level,
-    TriageReport,
-    assess,
-    assess_conversation,
-    evaluate_triage,
-)
-
-TRIAGE = Path(__file__).resolve().parent / "data" / "triage.jsonl"
+from bot.safety import Assessment, Level, assess
+from bot.safety.finder import literal_prefixes
+from bot.safety.signs import COMBINATIONS, SIGN_ORDER, SIGNS, Combination, Lasting, Sign
 
 E = Level.EMERGENCY
 S = Level.SELF_HARM
@@ -158,117 +152,6 @@ def test_signs(text: str, signs: tuple[str, ...]) -> None:
     assert assess(text).signs == signs
 
 
-# ---------------------------------------------------------------------------- negation
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "no slurred speech",
-        "I hit my head but I never lost consciousness",
-        "sudden headache without any weakness",
-        "my face is not drooping",
-        "patient denies facial droop or slurred speech",
-        "headache and stiff neck but no fever",
-        "I'm not having a stroke, my doctor checked",
-        "no thoughts of suicide",
-        "I would never hurt myself",
-        "I don't want to die",
-    ],
-)
-def test_negated_red_flags_are_not_urgent(text: str) -> None:
-    assert assess(text).level is Level.NONE
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "no headache but my face is drooping",
-        "I'm not sure what is happening, my speech is slurred",
-        "I don't know why, but my left arm went numb suddenly",
-        "he isn't making any sense and started slurring 20 minutes ago",
-    ],
-)
-def test_negation_ends_at_its_clause(text: str) -> None:
-    assert assess(text).level is Level.EMERGENCY
-
-
-@pytest.mark.parametrize(
-    ("text", "level"),
-    [
-        ("I did not vomit or feel drowsy after I hit my head", N),
-        ("I don't have any slurred speech or face droop", N),
-        ("my child has a fever, a rash that does not fade and a stiff neck", E),
-        ("a headache that does not go away, a fever and a stiff neck", E),
-    ],
-)
-def test_negated_lists_and_relative_clauses(text: str, level: Level) -> None:
-    assert assess(text).level is level
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "my left arm has no strength since this morning",
-        "her face is not moving on one side",
-        "his speech is not right",
-        "I was not able to move my left leg an hour ago",
-        "she is not responding to me at all",
-    ],
-)
-def test_negation_words_that_belong_to_the_sign(text: str) -> None:
-    assert assess(text).level is Level.EMERGENCY
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "it was not sudden, my left arm has been numb",
-        "my left arm is numb, it didn't start suddenly",
-        "her eczema is not responding to the cream",
-        "I could get double vision if I stop my eye drops",
-        "my dad collapsed laughing at my joke",
-        "I collapsed on the sofa after work",
-        "tingling in my hands and short of breath when I panic",
-    ],
-)
-def test_negated_onsets_conditions_and_idioms(text: str) -> None:
-    assert assess(text).level is Level.NONE
-
-
-# ------------------------------------------------------------------------------- onset
-
-
-@pytest.mark.parametrize(
-    ("text", "level"),
-    [
-        # Signs that need an onset.
-        ("my left arm is numb", N),
-        ("my left arm is numb since this morning", E),
-        ("my left arm went numb 30 minutes ago", E),
-        ("my left arm has been numb on and off for years", N),
-        ("I have double vision", N),
-        ("double vision started today", E),
-        ("double vision, right now", E),
-        ("I'm confused", N),
-        ("all of a sudden I'm confused", E),
-        # Signs that are acute by nature, unless clearly in the past.
-        ("my face is drooping", E),
-        ("two years ago my face was drooping for a week", N),
-        ("I had a stroke in 2019 and now my face is drooping", E),
-        ("had a seizure that would not stop, back in 2015", N),
-        ("worst headache of my life five years ago, it was a migraine", N),
-        ("I get the worst headaches of my life every month", N),
-        # Explicit recent times beat long durations; long durations beat manner words.
-        ("migraines for years and this morning my left arm went weak", E),
-        ("I've had migraines for years and suddenly I have double vision", E),
-        ("two years ago I suddenly lost vision in one eye", N),
-    ],
-)
-def test_onset(text: str, level: Level) -> None:
-    assert assess(text).level is level
-
-
 # ----------------------------------------------------------------------------- self-harm
 
 
@@ -293,42 +176,6 @@ def test_self_harm_takes_precedence_over_emergency() -> None:
 )
 def test_idioms_are_not_self_harm(text: str) -> None:
     assert assess(text).level is Level.NONE
-
-
-# -------------------------------------------------------------------------- conversation
-
-
-def test_conversation_is_urgent_when_any_message_is() -> None:
-    result = assess_conversation(["hello", "my face is drooping", "thanks"])
-    assert result.level is Level.EMERGENCY
-    assert result.signs == ("face_droop",)
-
-
-def test_conversation_joins_onset_and_sign_across_recent_messages() -> None:
-    assert assess("my left arm is numb").level is Level.NONE
-    result = assess_conversation(["my left arm is numb", "it started about an hour ago"])
-    assert result == Assessment(Level.EMERGENCY, ("one_sided_weakness", "sudden_onset"))
-    onset_first = assess_conversation(["it came on suddenly", "I have double vision"])
-    assert onset_first.level is Level.EMERGENCY
-
-
-def test_conversation_does_not_join_old_or_chronic_messages() -> None:
-    far_apart = ["my left arm is numb", "ok", "thanks", "bye", "it started an hour ago"]
-    assert assess_conversation(far_apart).level is Level.NONE
-    chronic = ["my left arm has been numb for years", "I had a headache this morning"]
-    assert assess_conversation(chronic).level is Level.NONE
-
-
-def test_conversation_self_harm_precedence_and_empty() -> None:
-    result = assess_conversation(["I want to die", "my face is drooping"])
-    assert result.level is Level.SELF_HARM
-    assert assess_conversation([]) == Assessment(Level.NONE, ())
-
-
-def test_urgent_property() -> None:
-    assert not Assessment(Level.NONE).urgent
-    assert Assessment(Level.EMERGENCY, ("face_droop",)).urgent
-    assert Assessment(Level.SELF_HARM, ("suicidal_thoughts",)).urgent
 
 
 # ---------------------------------------------------------------------------- held back
@@ -423,109 +270,69 @@ def test_held_back_benign(text: str) -> None:
     assert not assess(text).urgent
 
 
-# ---------------------------------------------------------------------------- evaluation
+# ------------------------------------------------------------------------------ the table
 
 
-def test_triage_table_recall_and_false_alarms() -> None:
-    report = evaluate_triage(TRIAGE)
-    assert report.total >= 90
-    assert report.emergencies >= 45
-    assert report.total - report.emergencies >= 45
-    assert report.missed == ()
-    assert report.recall == 1.0
-    assert report.false_alarm_rate <= 0.05
+def test_every_row_is_well_formed() -> None:
+    rows: list[Sign | Combination] = [*SIGNS, *COMBINATIONS]
+    assert {row.name for row in rows} <= set(SIGN_ORDER)
+    for sign in SIGNS:
+        assert isinstance(sign.patterns, tuple)
+        assert sign.patterns
+        assert all(isinstance(p, str) for p in sign.patterns)
+        for pattern in sign.patterns:
+            re.compile(pattern)
+    for combination in COMBINATIONS:
+        assert len(combination.needs) >= 2
+        assert all(isinstance(need, tuple) and need for need in combination.needs)
 
 
-def test_triage_report_counts_self_harm_as_emergency(tmp_path: Path) -> None:
-    table = tmp_path / "small.jsonl"
-    rows = [
-        {"text": "I want to kill myself", "emergency": True},
-        {"text": "my face is drooping", "emergency": True},
-        {"text": "my left arm is numb", "emergency": True},
-        {"text": "my eyelid twitches", "emergency": False},
-        {"text": "he is unconscious", "emergency": False},
-    ]
-    table.write_text("\n".join(json.dumps(r) for r in rows) + "\n\n", encoding="utf-8")
-    report = evaluate_triage(table)
-    assert report == TriageReport(
-        total=5,
-        emergencies=3,
-        recall=2 / 3,
-        false_alarm_rate=0.5,
-        missed=("my left arm is numb",),
-        false_alarms=("he is unconscious",),
-    )
-    assert report.to_dict() == {
-        "total": 5,
-        "emergencies": 3,
-        "recall": 2 / 3,
-        "false_alarm_rate": 0.5,
-        "missed": ["my left arm is numb"],
-        "false_alarms": ["he is unconscious"],
-    }
-    json.dumps(report.to_dict())
+def test_every_sign_name_is_reported_by_some_row() -> None:
+    named = {row.name for row in [*SIGNS, *COMBINATIONS]}
+    assert set(SIGN_ORDER) - named == {"sudden_onset"}
 
 
-@pytest.mark.parametrize(
-    "bad_line",
-    [
-        '{"text": "my face is drooping", "emergency": tru',
-        '["my face is drooping", true]',
-        '{"text": 3, "emergency": true}',
-        '{"text": "my face is drooping", "emergency": "yes"}',
-        '{"text": "my face is drooping"}',
-    ],
-)
-def test_malformed_line_names_file_and_line(tmp_path: Path, bad_line: str) -> None:
-    table = tmp_path / "broken_triage.jsonl"
-    good = json.dumps({"text": "my eyelid twitches", "emergency": False})
-    table.write_text(f"{good}\n\n{bad_line}\n{good}\n", encoding="utf-8")
-    with pytest.raises(ValueError, match=r"broken_triage\.jsonl.*line 3"):
-        evaluate_triage(table)
+def _patterns() -> list[str]:
+    found = [p for sign in SIGNS for p in sign.patterns]
+    for combination in COMBINATIONS:
+        for need in combination.needs:
+            found += [p.pattern for p in need if not isinstance(p, Lasting)]
+    return found
 
 
-def test_empty_table(tmp_path: Path) -> None:
-    table = tmp_path / "empty.jsonl"
-    table.write_text("", encoding="utf-8")
-    assert evaluate_triage(table) == TriageReport(0, 0, 1.0, 0.0, (), ())
+def test_literal_prefixes_start_every_match() -> None:
+    # The engine skips a pattern when none of its literal prefixes is in the text; a
+    # prefix that some match does not start with would hide a sign.
+    texts = [t for t, _ in RED_FLAGS] + BENIGN + HELD_BACK_EMERGENCIES + HELD_BACK_BENIGN
+    from bot.safety.normalise import split_clauses
 
-
-# -------------------------------------------------------------------------- robustness
+    joined = [split_clauses(t).joined for t in texts]
+    checked = 0
+    for pattern in _patterns():
+        prefixes = literal_prefixes(pattern)
+        if prefixes is None:
+            continue
+        for text in joined:
+            for m in re.finditer(pattern, text):
+                checked += 1
+                assert m.group(0).startswith(prefixes), (pattern, m.group(0))
+    assert checked > 100
 
 
 @pytest.mark.parametrize(
-    "text",
+    ("pattern", "prefixes"),
     [
-        "",
-        "\x00",
-        "((((",
-        "*" * 10000,
-        "\U0001f600\U0001f9e0\U0001f4a5",
-        'NEAR("a" "b")',
-        "face:droop OR (slurred AND speech) -weakness",
-        "\\d+[a-z]*?(?:x)|^$",
-        "   \n\t  ",
-        "|||,,,;;;...---",
-        "é" * 5000,
-        "no " * 3000 + "slurred",
-        "and my " * 5000,
-        "my left arm is weak suddenly " * 2000,
+        (
+            r"\b(?:cant|couldnt) (?:stand|walk)\b",
+            ("cant stand", "cant walk", "couldnt stand", "couldnt walk"),
+        ),
+        (r"\bslur+(?:e?d|ing)?\b", ("slur",)),
+        (r"\blips?\b|\blip\b", ("lip",)),
+        (r"(?<!as )\bif (?:i|he)\b", ("if he", "if i")),
+        (r"(?:a |an )?stroke", None),
+        (r"\w+ stroke", None),
+        (r"\bnum+b", ("num",)),
     ],
 )
-def test_assess_never_raises(text: str) -> None:
-    result = assess(text)
-    assert isinstance(result, Assessment)
-    assert isinstance(result.level, Level)
-    assert all(isinstance(sign, str) for sign in result.signs)
-    assert assess_conversation([text, text]).level in tuple(Level)
-
-
-def test_bot_safety_does_not_import_rasa() -> None:
-    code = (
-        "import sys, bot.safety; "
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('rasa', 'rasa_sdk')]; "
-        "sys.exit(1 if bad else 0)"
-    )
-    root = Path(__file__).resolve().parent.parent
-    completed = subprocess.run([sys.executable, "-c", code], cwd=root, check=False)
-    assert completed.returncode == 0
+def test_literal_prefixes(pattern: str, prefixes: tuple[str, ...] | None) -> None:
+    assert literal_prefixes(pattern) == prefixes
