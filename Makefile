@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 MODEL := models/neurobot.tar.gz
-TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) addons/policies.py
+TRAINING_DATA := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null) addons/policies.py addons/routing.py
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install index model widget browser-deps run shell test lint typecheck unit \
-        validate stories server-test browser-test evaluate dense-experiment clean
+        validate stories server-test browser-test evaluate live-eval dense-experiment clean
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -86,6 +86,15 @@ test: install index model widget lint typecheck unit validate stories server-tes
 evaluate: install model ## NLU intent F1 (cross-validation) and story accuracy, into results/
 	$(BIN)/rasa test nlu --nlu data --cross-validation --folds 3 --out results/nlu
 	$(BIN)/rasa test core --stories tests/test_stories.yml --model $(MODEL) --out results/stories
+
+LIVE_URL ?= http://127.0.0.1:5005
+LIVE = $(BIN)/bot eval live --url $(LIVE_URL) --workers 1
+
+live-eval: install ## Real text through the running bot (start it with `make run` first)
+	$(LIVE) tests/data/triage.jsonl
+	$(LIVE) --expect answer,no-match tests/eval/neuro_lay_queries.jsonl \
+	  ../shared/data/kqa/questions_w_answers.jsonl ../shared/data/rqe/RQE_Test_302_pairs_AMIA2016.xml
+	$(LIVE) --expect answer,no-match --sample 300 ../shared/data/rqe/RQE_Train_8588_AMIA2016.xml
 
 DENSE_ARCHIVE ?= ../shared/data/medquad/neuro.jsonl
 DENSE_QUERIES ?= tests/eval/neuro_lay_queries.jsonl

@@ -44,9 +44,6 @@ DESCRIPTIVE_INTENTS = frozenset(
         "out_of_scope",
     }
 )
-#: Intents that reach the archive action only when the NLU could not place the message:
-#: the words decide whether it is a health question (search) or not (these responses).
-UNPLACED_INTENTS = {"nlu_fallback": "utter_default", "out_of_scope": "utter_out_of_scope"}
 
 
 class Services:
@@ -178,11 +175,6 @@ class ActionAnswerFromArchive(ArchiveAction):
     def answer(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
     ) -> list[EventType]:
-        latest = latest_text(tracker)
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if intent in UNPLACED_INTENTS and not is_health_text(latest):
-            dispatcher.utter_message(response=UNPLACED_INTENTS[intent])
-            return []
         return self.search(dispatcher, tracker, settings)
 
     def search(

@@ -152,7 +152,10 @@ def guard(
             logger.error("could not read the conversation for the fallback: %s", type(exc).__name__)
             earlier = []
         texts = [*earlier, text] if not earlier or earlier[-1] != text else earlier
-        for reply in await asyncio.to_thread(replies.for_messages, texts):
+        chosen = await asyncio.to_thread(replies.for_messages, texts)
+        if watched.sent:
+            return  # the real answer arrived while the fallback was being chosen
+        for reply in chosen:
             await watched.inner.send_response(message.sender_id or "", {"text": reply})
 
     async def guarded(message: UserMessage) -> None:

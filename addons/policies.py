@@ -25,7 +25,13 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Restarted, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
@@ -41,6 +47,25 @@ SLOT_EMERGENCY_NUMBER = "emergency_number"
 SLOT_CRISIS_LINE = "crisis_line"
 #: Above RulePolicy (6): the safety decision wins every tie at full confidence.
 PRIORITY = 10
+
+
+def last_reply_level(tracker: DialogueStateTracker) -> Level:
+    """``EMERGENCY`` or ``SELF_HARM`` when the bot's reply before the patient's latest
+    message was the emergency or crisis message, else ``NONE``."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if isinstance(event, (SessionStarted, Restarted)):
+            break
+        if isinstance(event, UserUttered):
+            if seen_user:
+                break
+            seen_user = True
+        elif seen_user and isinstance(event, ActionExecuted):
+            if event.action_name == EMERGENCY_RESPONSE:
+                return Level.EMERGENCY
+            if event.action_name == CRISIS_RESPONSE:
+                return Level.SELF_HARM
+    return Level.NONE
 
 
 def patient_messages(tracker: DialogueStateTracker) -> list[str]:
@@ -107,7 +132,12 @@ class SafetyPolicy(Policy):
             return self._prediction(probabilities)
         if latest != ACTION_LISTEN_NAME:
             return self._prediction(probabilities)
-        decision = safety_decision(patient_messages(tracker))
+        intent = (
+            (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
+        )
+        decision = safety_decision(
+            patient_messages(tracker), previous=last_reply_level(tracker), intent=intent
+        )
         if not decision.urgent:
             return self._prediction(probabilities)
         name = CRISIS_RESPONSE if decision.level is Level.SELF_HARM else EMERGENCY_RESPONSE

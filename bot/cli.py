@@ -17,6 +17,7 @@ from bot.embedding import encoder_for
 from bot.errors import ArchiveFormatError, BotError
 from bot.evaluation import add_commands
 from bot.index import ArchiveIndex
+from bot.live import add_command as add_live_command
 from bot.settings import load_settings
 
 log = logging.getLogger("bot")
@@ -165,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     triage.add_argument("file", help='JSON Lines {"text": ..., "emergency": true|false}')
     triage.set_defaults(func=cmd_eval_triage)
     add_commands(eval_commands, commands)
+    add_live_command(eval_commands)
     return parser
 
 

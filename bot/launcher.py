@@ -1,7 +1,14 @@
-"""Starts the action server and the Rasa server, waits until both answer, stops both.
+"""Starts the action server and the Rasa server, warms them up and keeps them running.
 
 Used by ``make run`` (both servers), ``make shell`` (action server plus ``rasa shell``)
-and the server tests. It only starts processes; it does not import Rasa.
+and the server tests. It only starts processes and talks HTTP; it does not import Rasa.
+
+``make run`` says where to talk to the bot only once a warm-up message has had a real
+answer: the first message loads the dialogue model's graphs and the sentence model,
+which takes longer than the reply deadline, and the first patient should not pay for
+it. After that, a server that exits is restarted with an exponential back-off while the
+other keeps answering (while the action server is down, the channel guard sends the
+technical-problem reply and the safety advice). Only Ctrl-C or SIGTERM stops both.
 """
 
 from __future__ import annotations
@@ -11,15 +18,41 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from bot.errors import ServiceError
 from bot.http import HttpClient
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 MODEL = PROJECT_ROOT / "models" / "neurobot.tar.gz"
+DOMAIN = PROJECT_ROOT / "domain.yml"
+
+# A symptom description without red flags: it goes through NLU, the dialogue policies and
+# the archive search (sentence model included), the way a patient's first message does.
+WARM_UP_MESSAGE = (
+    "For a few weeks the muscles in my arms have been twitching and my left hand "
+    "sometimes feels weaker. What could cause this?"
+)
+# Sender ids starting with this are the launcher's own, never a patient's.
+WARM_UP_SENDER = "neurobot-warmup-"
+WARM_UP_SECONDS = 180.0
+# One try may wait while the model loads with the server's event loop blocked.
+WARM_UP_TRY_SECONDS = 60.0
+
+Log = Callable[[str], None]
+
+
+def log_to_stderr(message: str) -> None:
+    """Write one launcher message to stderr, where the servers also log."""
+    print(f"launcher: {message}", file=sys.stderr, flush=True)
 
 
 def server_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -92,6 +125,227 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float) ->
     raise ServiceError(f"{url} did not answer within {seconds:.0f} s")
 
 
+def _normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def response_texts(name: str, domain: Path = DOMAIN) -> frozenset[str]:
+    """Every text variation of response ``name`` in ``domain``, whitespace normalised."""
+    data = yaml.safe_load(domain.read_text(encoding="utf-8"))
+    return frozenset(_normalise(str(v["text"])) for v in data["responses"][name] if "text" in v)
+
+
+def is_real_answer(messages: Any, fallback: Collection[str]) -> bool:
+    """Whether a REST reply is the bot's own answer rather than the channel's fallback.
+
+    Args:
+        messages: The decoded JSON answer of ``/webhooks/rest/webhook``.
+        fallback: The normalised texts of ``utter_technical_problem``.
+
+    Returns:
+        True for a non-empty reply none of whose messages is the technical-problem text:
+        an archive answer or the honest no-match both count.
+    """
+    if not isinstance(messages, list) or not messages:
+        return False
+    return not any(
+        isinstance(m, dict) and _normalise(str(m.get("text") or "")) in fallback for m in messages
+    )
+
+
+def warm_up(
+    base_url: str,
+    seconds: float = WARM_UP_SECONDS,
+    processes: Sequence[subprocess.Popen[bytes]] = (),
+    message: str = WARM_UP_MESSAGE,
+    domain: Path = DOMAIN,
+) -> float:
+    """Send a symptom description over REST until the bot gives it a real answer.
+
+    Until the dialogue model and the sentence model are loaded, the channel guard
+    answers with the technical-problem fallback; a refused connection (a server still
+    starting) is retried too. Each try has its own reserved sender id
+    (``neurobot-warmup-...``), so no try waits on an earlier try's conversation.
+
+    Args:
+        base_url: The Rasa server, e.g. ``http://127.0.0.1:5005``.
+        seconds: How long to keep trying.
+        processes: Servers whose exit ends the warm-up at once.
+        message: The patient-like message to send.
+        domain: Where the technical-problem texts are read from.
+
+    Returns:
+        Seconds from the first try to the first real answer.
+
+    Raises:
+        ServiceError: A process exited, or no real answer came within ``seconds``.
+    """
+    fallback = response_texts("utter_technical_problem", domain)
+    url = f"{base_url}/webhooks/rest/webhook"
+    start = time.monotonic()
+    deadline = start + seconds
+    last = "nothing"
+    client = HttpClient(timeout=WARM_UP_TRY_SECONDS)
+    try:
+        while time.monotonic() < deadline:
+            for process in processes:
+                if process.poll() is not None:
+                    raise ServiceError(
+                        f"a server exited with code {process.returncode} during the warm-up"
+                    )
+            sender = WARM_UP_SENDER + uuid.uuid4().hex[:12]
+            remaining = max(1.0, min(WARM_UP_TRY_SECONDS, deadline - time.monotonic()))
+            try:
+                reply = client.post_json(
+                    url, {"sender": sender, "message": message}, timeout=remaining
+                )
+            except ServiceError as exc:
+                last = str(exc)
+            else:
+                if is_real_answer(reply, fallback):
+                    return time.monotonic() - start
+                last = f"the reply {reply!r:.200}"
+            time.sleep(1.0)
+    finally:
+        client.close()
+    raise ServiceError(f"no real answer to the warm-up message within {seconds:.0f} s ({last})")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Delays before restarting a server that exited: 1 s, 2 s, 4 s, ... up to ``cap``.
+
+    Attributes:
+        first: The delay after a first exit, and after an exit that follows a stable run.
+        cap: The longest delay.
+        stable: A server that ran at least this many seconds before it exited counts as
+            having been healthy: its back-off starts again from ``first``.
+    """
+
+    first: float = 1.0
+    cap: float = 30.0
+    stable: float = 60.0
+
+    def next_delay(self, previous: float | None, uptime: float) -> float:
+        """The delay before the next restart.
+
+        Args:
+            previous: The delay before the last restart; None when there was none.
+            uptime: Seconds the server ran before it exited.
+        """
+        if previous is None or uptime >= self.stable:
+            return self.first
+        return min(previous * 2, self.cap)
+
+
+def _exit_status(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"code {code} ({signal.Signals(-code).name})"
+        except ValueError:
+            pass
+    return f"code {code}"
+
+
+class Supervised:
+    """One server process, restarted with a back-off whenever it exits.
+
+    Call :meth:`check` regularly: it notices an exit, logs it with the exit code and
+    schedules the restart, and restarts the server once the delay has passed.
+
+    Args:
+        name: What the log calls it ("action server").
+        command: Its command line.
+        env: Its environment.
+        health_url: A URL that answers once it is up (for the restart hook).
+        backoff: The delays between restarts.
+        log: Where restarts are reported.
+        clock: Seconds, monotonic (tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        command: Sequence[str],
+        env: Mapping[str, str],
+        health_url: str = "",
+        backoff: Backoff = Backoff(),
+        log: Log = log_to_stderr,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.name = name
+        self.command = list(command)
+        self.env = dict(env)
+        self.health_url = health_url
+        self.backoff = backoff
+        self.log = log
+        self.clock = clock
+        self.process: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+        self.on_restart: Callable[[Supervised], None] | None = None
+        self._started = 0.0
+        self._delay: float | None = None
+        self._restart_at: float | None = None
+
+    def start(self) -> subprocess.Popen[bytes]:
+        """Start the server process (its output goes to the launcher's)."""
+        self.process = subprocess.Popen(self.command, env=self.env, cwd=PROJECT_ROOT)
+        self._started = self.clock()
+        return self.process
+
+    def check(self) -> None:
+        """Notice an exit and schedule a restart; restart once the delay has passed."""
+        now = self.clock()
+        if self._restart_at is None:
+            if self.process is None or self.process.poll() is None:
+                return
+            self._delay = self.backoff.next_delay(self._delay, now - self._started)
+            self._restart_at = now + self._delay
+            self.log(
+                f"the {self.name} exited with {_exit_status(self.process.returncode)}; "
+                f"restarting it in {self._delay:g} s"
+            )
+        elif now >= self._restart_at:
+            self._restart_at = None
+            self.restarts += 1
+            process = self.start()
+            self.log(f"restarted the {self.name} (restart {self.restarts}, pid {process.pid})")
+            if self.on_restart is not None:
+                self.on_restart(self)
+
+
+def warm_up_in_background(base_url: str, seconds: float = 300.0) -> Callable[[Supervised], None]:
+    """A restart hook that warms the bot up again in a thread.
+
+    The thread waits until the restarted server answers its health URL, sends the
+    warm-up message until it gets a real answer, and logs how long that took, so the
+    next patient meets warm servers and the log says when real answers are back.
+
+    Args:
+        base_url: The Rasa server the warm-up message goes to.
+        seconds: How long each of the two waits may take.
+    """
+
+    def hook(server: Supervised) -> None:
+        process = server.process
+
+        def run() -> None:
+            try:
+                if server.health_url and process is not None:
+                    wait_until_up(server.health_url, process, seconds)
+                took = warm_up(base_url, seconds)
+            except ServiceError as exc:
+                server.log(f"after restarting the {server.name}: {exc}")
+            else:
+                server.log(f"the bot answers again after the {server.name} restart ({took:.1f} s)")
+
+        threading.Thread(
+            target=run, name=f"warm-up after {server.name} restart", daemon=True
+        ).start()
+
+    return hook
+
+
 def stop(processes: Sequence[subprocess.Popen[bytes]]) -> None:
     """Stop processes politely (SIGINT, then SIGTERM, then SIGKILL)."""
     for process in processes:
@@ -119,16 +373,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = load_settings()
     env = server_env(settings)
-    processes: list[subprocess.Popen[bytes]] = []
+    servers: list[Supervised] = []
     # Ctrl-C and a service manager's SIGTERM both stop both servers, even when the
     # launcher was started with SIGINT ignored (as a background job of a script).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         print(f"starting the action server on port {settings.actions_port} ...", flush=True)
-        actions = subprocess.Popen(action_server_command(settings), env=env, cwd=PROJECT_ROOT)
-        processes.append(actions)
-        wait_until_up(f"http://127.0.0.1:{settings.actions_port}/health", actions, 120)
+        actions = Supervised(
+            "action server",
+            action_server_command(settings),
+            env,
+            health_url=f"http://127.0.0.1:{settings.actions_port}/health",
+        )
+        servers.append(actions)
+        actions_process = actions.start()
+        wait_until_up(actions.health_url, actions_process, 120)
         if args.shell:
             # `rasa shell` with the guarded terminal channel: the same console, and the
             # same fallback guard as every other channel.
@@ -147,14 +407,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             check=True,
         )
         print(f"starting the Rasa server on port {settings.rasa_port} ...", flush=True)
-        rasa = subprocess.Popen(
-            rasa_server_command(settings, credentials=credentials), env=env, cwd=PROJECT_ROOT
-        )
-        processes.append(rasa)
         base = f"http://127.0.0.1:{settings.rasa_port}"
-        wait_until_up(f"{base}/webhooks/rest/", rasa, 300)
+        rasa = Supervised(
+            "Rasa server",
+            rasa_server_command(settings, credentials=credentials),
+            env,
+            health_url=f"{base}/webhooks/rest/",
+        )
+        servers.append(rasa)
+        rasa_process = rasa.start()
+        wait_until_up(rasa.health_url, rasa_process, 300)
+        print("warming up (loading the models with a first message) ...", flush=True)
+        took = warm_up(base, processes=[actions_process, rasa_process])
         print(
-            "\nThe bot is ready. Talk to it:\n"
+            f"\nThe bot is ready (the warm-up message was answered in {took:.1f} s). "
+            "Talk to it:\n"
             f"  REST:      POST {base}/webhooks/rest/webhook "
             '{"sender": "me", "message": "..."}\n'
             f"  web chat:  {base}/webhooks/widget/\n"
@@ -162,10 +429,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             "Press Ctrl-C to stop both servers.\n",
             flush=True,
         )
-        while all(p.poll() is None for p in processes):
-            time.sleep(1)
-        print("a server stopped; stopping the other", file=sys.stderr)
-        return 1
+        hook = warm_up_in_background(base)
+        for server in servers:
+            server.on_restart = hook
+        while True:
+            for server in servers:
+                server.check()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
         return 0
@@ -173,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        stop(processes)
+        stop([server.process for server in servers if server.process is not None])
 
 
 if __name__ == "__main__":

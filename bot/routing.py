@@ -29,6 +29,7 @@ __all__ = [
     "MAX_MESSAGE_CHARS",
     "is_health_text",
     "is_payload",
+    "route_intent",
     "safety_decision",
     "session_texts",
 ]
@@ -64,20 +65,33 @@ def session_texts(texts: Iterable[str]) -> list[str]:
     return [t for t in (str(t).strip() for t in texts) if t and not is_payload(t)]
 
 
-def safety_decision(texts: Sequence[str]) -> Assessment:
+#: Intents that move on from an emergency message already given: the patient taps a
+#: button, thanks, says goodbye. Anything else right after it gets it again.
+MOVING_ON = frozenset(
+    {"ask_full_reply", "ask_similar_question", "thanks", "goodbye", "greet", "bot_challenge"}
+)
+
+
+def safety_decision(
+    texts: Sequence[str], previous: Level = Level.NONE, intent: str | None = None
+) -> Assessment:
     """The emergency / crisis decision for the patient's latest message.
 
     The latest message is urgent when it shows signs by itself, or when, read with the
     previous ones of the session (the last :data:`bot.safety.RECENT_MESSAGES`), it
     completes signs that were not urgent before it ("my left arm is numb and weak",
-    then "it started an hour ago"). An emergency already answered earlier in the
-    session is not answered again for a message that adds nothing ("ok, thank you"),
-    so the patient can still ask for what the emergency message offers.
+    then "it started an hour ago"). When the bot's last reply was the emergency or crisis
+    message, the next message gets it again ("should I wait?", "he is also very pale")
+    unless it moves on (:data:`MOVING_ON`: a button, thanks, goodbye), so the patient
+    can still read what the emergency message offers.
 
     Args:
         texts: The patient's messages of this session, oldest first, the latest last;
             button payloads are skipped, and a latest message that is one (a tap on
             "Read the full reply") needs no decision.
+        previous: The level of the bot's last reply: ``EMERGENCY`` or ``SELF_HARM`` when
+            it was the emergency or crisis message.
+        intent: The NLU's intent of the latest message, if known.
 
     Returns:
         The :class:`~bot.safety.Assessment` of this turn; ``Level.NONE`` when the
@@ -93,12 +107,17 @@ def safety_decision(texts: Sequence[str]) -> Assessment:
     now = assess_conversation(recent)
     if now.urgent and not assess_conversation(recent[:-1]).urgent:
         return now
+    if previous is not Level.NONE and intent not in MOVING_ON:
+        return Assessment(previous, ("repeated",))
     return _NONE
 
 
 @lru_cache(maxsize=2)
-def _health_lexicon(path: Path = HEALTH_WORDS_PATH) -> tuple[frozenset[str], re.Pattern[str]]:
+def _health_lexicon(
+    path: Path = HEALTH_WORDS_PATH,
+) -> tuple[frozenset[str], frozenset[str], re.Pattern[str], re.Pattern[str]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    care = frozenset(stem(w) for w in " ".join(data["care"]).split())
     stems = {stem(w) for w in " ".join(data["words"]).split()}
     # Single-word phrases of the search vocabulary are health terms too ("tingling",
     # "vertigo", "paresthesia"); multi-word phrases are left out, their parts are
@@ -110,26 +129,66 @@ def _health_lexicon(path: Path = HEALTH_WORDS_PATH) -> tuple[frozenset[str], re.
             if len(parts) == 1 and len(parts[0]) > 2 and parts[0] not in _EVERYDAY:
                 stems.add(parts[0])
     suffixes = re.compile(r"(?:" + "|".join(data["suffixes"]) + r")$")
-    return frozenset(stems), suffixes
+    phrases = re.compile("|".join(f"(?:{p})" for p in data["phrases"]))
+    return frozenset(stems - care), care, suffixes, phrases
 
 
-def is_health_text(text: str) -> bool:
+def is_health_text(text: str, care_words: bool = True) -> bool:
     """Whether a message is about health (a symptom, body part, illness, medicine, test).
 
-    A word list (``bot/health_words.yml``), the single-word terms of the search
-    vocabulary and medical word endings (``-itis``, ``-pathy``, ``-olol``, ...) decide;
+    A word list and phrases of questions about medicines (``bot/health_words.yml``), the
+    single-word terms of the search vocabulary and medical word endings (``-itis``,
+    ``-pathy``, ``-olol``, ...) decide;
     it errs towards health, because a health question sent to "did not understand"
     costs the patient more than small talk sent to the archive's honest no-match.
 
     Args:
         text: The patient's message.
+        care_words: Whether words of care alone ("doctor", "hospital", "appointment")
+            count; "am I talking to a real doctor?" is small talk.
 
     Returns:
         True when any word of the message is a health term.
     """
-    stems, suffixes = _health_lexicon()
+    stems, care, suffixes, phrases = _health_lexicon()
+    if phrases.search(" ".join(words(text))):
+        return True
     for word in words(text):
         base = word.split("'")[0]
-        if stem(base) in stems or (len(base) > 5 and suffixes.search(base)):
+        root = stem(base)
+        if root in stems or (care_words and root in care):
+            return True
+        if len(base) > 5 and suffixes.search(base):
             return True
     return False
+
+
+#: Intents of small talk; the NLU's choice stands unless the message reads as a health
+#: question (see :func:`reads_as_health_question`).
+SMALL_TALK = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge"})
+#: Intents the NLU gives when it cannot place a message.
+UNPLACED = frozenset({"nlu_fallback", "out_of_scope"})
+_SMALL_TALK_WORDS = 2
+
+
+def route_intent(intent: str, text: str) -> str:
+    """The intent a message is handled as: a health question the NLU took for small talk,
+    out of scope or unintelligible becomes ``describe_symptoms`` (it reaches the archive
+    search); everything else keeps the NLU's intent.
+
+    Args:
+        intent: The NLU's intent (after the fallback classifier).
+        text: The patient's message.
+
+    Returns:
+        The intent to act on.
+    """
+    if intent in UNPLACED and is_health_text(text):
+        return "describe_symptoms"
+    if (
+        intent in SMALL_TALK
+        and len(words(text)) >= _SMALL_TALK_WORDS
+        and is_health_text(text, care_words=False)
+    ):
+        return "describe_symptoms"
+    return intent

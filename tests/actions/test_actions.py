@@ -89,37 +89,6 @@ def test_an_emergency_like_intent_without_signs_is_answered_from_the_archive(
     assert messages[0]["title"] == "Pins and needles in both feet at night"
 
 
-@pytest.mark.parametrize(
-    ("text", "intent", "expected"),
-    [
-        ("what will the weather be like tomorrow", "out_of_scope", ["utter_out_of_scope"]),
-        ("asdf qwerty", "nlu_fallback", ["utter_default"]),
-        (
-            "my knee is swollen after football",
-            "out_of_scope",
-            ["utter_no_match", "utter_safety_advice"],
-        ),
-        (
-            "the pins and needles in my feet",
-            "nlu_fallback",
-            ["utter_archive_answer", "utter_safety_advice"],
-        ),
-    ],
-)
-def test_unplaced_messages_are_searched_when_about_health(
-    text: str,
-    intent: str,
-    expected: list[str],
-    index: ArchiveIndex,
-    settings: Settings,
-    make_tracker: Any,
-) -> None:
-    messages, _ = run(
-        ActionAnswerFromArchive(Services(settings, index)), make_tracker(text, intent=intent)
-    )
-    assert responses(messages) == expected
-
-
 def test_a_description_taken_for_a_follow_up_is_searched(
     index: ArchiveIndex, settings: Settings, make_tracker: Any
 ) -> None:

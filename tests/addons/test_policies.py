@@ -16,6 +16,7 @@ from addons.policies import PRIORITY, SafetyPolicy
 from bot.settings import PROJECT_ROOT, load_settings
 
 DOMAIN = Domain.load(PROJECT_ROOT / "domain.yml")
+COLLAPSE = "my dad just collapsed and is not breathing"
 
 
 @pytest.fixture
@@ -30,14 +31,18 @@ def policy(tmp_path: Any) -> SafetyPolicy:
     )
 
 
-def tracker(*turns: str | tuple[str, str]) -> DialogueStateTracker:
+def tracker(*turns: str | tuple[str, ...]) -> DialogueStateTracker:
     """A conversation: a text is a patient message, a pair (text, action) a message and
-    the bot's answer to it; the tracker ends listening after the last message."""
+    the bot's answer to it, a triple adds the message's intent (else describe_symptoms,
+    or the payload's); the tracker ends listening after the last message."""
     events: list[Event] = [ActionExecuted("action_session_start"), SessionStarted()]
     events.append(ActionExecuted("action_listen"))
     for turn in turns:
-        text, answer = (turn, "") if isinstance(turn, str) else turn
-        events.append(UserUttered(text, {"name": "describe_symptoms", "confidence": 0.9}))
+        text, answer, *named = (turn, "") if isinstance(turn, str) else turn
+        intent = named[0] if named else "describe_symptoms"
+        if text.startswith("/"):
+            intent = text[1:].split("{")[0]
+        events.append(UserUttered(text, {"name": intent, "confidence": 0.9}))
         if answer:
             events += [ActionExecuted(answer), ActionExecuted("action_listen")]
     return DialogueStateTracker.from_events("patient", events, slots=DOMAIN.slots)
@@ -71,9 +76,19 @@ def predicted(policy: SafetyPolicy, conversation: DialogueStateTracker) -> tuple
         (["Any thoughts on a mild muscle relaxant?"], None),
         (["And what happens if I miss a dose of Saxenda?"], None),
         (["I still can't recognise my friends' faces"], None),
+        ([(COLLAPSE, "utter_emergency"), ("ok, thank you", "", "thanks")], None),
+        ([(COLLAPSE, "utter_emergency"), ("should I wait?", "", "affirm")], "utter_emergency"),
         (
-            [("my dad just collapsed and is not breathing", "utter_emergency"), "ok, thank you"],
+            [
+                (COLLAPSE, "utter_emergency"),
+                ("/ask_full_reply", "action_show_full_reply"),
+                "ok and what about my headaches",
+            ],
             None,
+        ),
+        (
+            [("I want to end my life", "utter_self_harm"), "I don't know what to do"],
+            "utter_self_harm",
         ),
         (
             [("my dad just collapsed and is not breathing", "utter_emergency"), "/ask_full_reply"],

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from bot.routing import is_health_text, is_payload, safety_decision, session_texts
+from bot.routing import (
+    is_health_text,
+    is_payload,
+    route_intent,
+    safety_decision,
+    session_texts,
+)
 from bot.safety import Level
 
 
@@ -33,6 +39,26 @@ from bot.safety import Level
 )
 def test_safety_decision(texts: list[str], level: Level) -> None:
     assert safety_decision(texts).level is level
+
+
+@pytest.mark.parametrize(
+    ("intent", "level"),
+    [
+        ("affirm", Level.EMERGENCY),
+        ("describe_symptoms", Level.EMERGENCY),
+        ("nlu_fallback", Level.EMERGENCY),
+        (None, Level.EMERGENCY),
+        ("thanks", Level.NONE),
+        ("goodbye", Level.NONE),
+        ("ask_full_reply", Level.NONE),
+    ],
+)
+def test_the_message_right_after_an_emergency_reply_gets_it_again_unless_it_moves_on(
+    intent: str | None, level: Level
+) -> None:
+    texts = ["my dad just collapsed", "should I wait?"]
+    assert safety_decision(texts, previous=Level.EMERGENCY, intent=intent).level is level
+    assert safety_decision(texts, intent=intent).level is Level.NONE
 
 
 def test_an_old_message_outside_the_recent_window_is_not_combined() -> None:
@@ -100,3 +126,28 @@ def test_health_questions_are_health(text: str) -> None:
 )
 def test_other_text_is_not_health(text: str) -> None:
     assert not is_health_text(text)
+
+
+@pytest.mark.parametrize(
+    ("intent", "text", "routed"),
+    [
+        ("out_of_scope", "I twisted my knee playing football", "describe_symptoms"),
+        ("nlu_fallback", "Any thoughts on a mild muscle relaxant?", "describe_symptoms"),
+        ("out_of_scope", "what will the weather be like tomorrow", "out_of_scope"),
+        ("nlu_fallback", "asdf qwerty", "nlu_fallback"),
+        ("deny", "What antihypertensives do not cause impotence?", "describe_symptoms"),
+        ("greet", "hi, my hands shake when I hold a cup", "describe_symptoms"),
+        ("greet", "hello", "greet"),
+        ("deny", "no thanks", "deny"),
+        ("deny", "no, but my headache is back", "describe_symptoms"),
+        ("greet", "Whats menigitis?", "describe_symptoms"),
+        ("out_of_scope", "Can I take Zyrtec and benedryl at the same time?", "describe_symptoms"),
+        ("out_of_scope", "How much melatonin should i take at night?", "describe_symptoms"),
+        ("bot_challenge", "am I talking to a real doctor?", "bot_challenge"),
+        ("thanks", "thank you doctor", "thanks"),
+        ("ask_full_reply", "read the full reply about my headache", "ask_full_reply"),
+        ("describe_symptoms", "asdf", "describe_symptoms"),
+    ],
+)
+def test_route_intent(intent: str, text: str, routed: str) -> None:
+    assert route_intent(intent, text) == routed

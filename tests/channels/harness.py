@@ -30,6 +30,7 @@ from bot.launcher import (
     server_env,
     stop,
     wait_until_up,
+    warm_up,
 )
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -102,6 +103,19 @@ def generate_credentials(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
     return loaded
 
 
+def rest_say(url: str, sender: str, text: str, timeout: float = 30) -> list[dict[str, Any]]:
+    """Send one message to the REST channel at ``url`` and return the bot's messages."""
+    client = HttpClient(timeout=timeout)
+    try:
+        answer = client.post_json(
+            f"{url}/webhooks/rest/webhook", {"sender": sender, "message": text}
+        )
+    finally:
+        client.close()
+    assert isinstance(answer, list)
+    return answer
+
+
 class Servers:
     """The action server and the Rasa server, on free ports."""
 
@@ -125,6 +139,7 @@ class Servers:
         self.credentials = credentials
         self.actions: subprocess.Popen[bytes] | None = None
         self.rasa: subprocess.Popen[bytes] | None = None
+        self.warm_up_seconds = 0.0
 
     @property
     def url(self) -> str:
@@ -148,21 +163,16 @@ class Servers:
         )
         try:
             wait_until_up(f"{self.url}/webhooks/rest/", self.rasa, 300)
+            # as `make run` does: the first message loads the models, which can take
+            # longer than the reply deadline on a cold machine
+            self.warm_up_seconds = warm_up(self.url, processes=[self.actions, self.rasa])
         except Exception:
             print((self.logs / "rasa.log").read_text(errors="replace")[-5000:])
             raise
 
     def say(self, sender: str, text: str) -> list[dict[str, Any]]:
         """Send one message over REST and return the bot's messages."""
-        client = HttpClient(timeout=30)
-        try:
-            answer = client.post_json(
-                f"{self.url}/webhooks/rest/webhook", {"sender": sender, "message": text}
-            )
-        finally:
-            client.close()
-        assert isinstance(answer, list)
-        return answer
+        return rest_say(self.url, sender, text)
 
     def stop_rasa(self) -> None:
         if self.rasa is not None:

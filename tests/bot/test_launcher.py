@@ -1,0 +1,214 @@
+"""The launcher's plain parts: the warm-up check, the back-off and the supervisor.
+
+No Rasa here: the warm-up talks to a loopback stand-in, the supervisor to tiny Python
+processes. tests/server/test_launcher.py runs the real thing through `make run`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.errors import ServiceError
+from bot.launcher import Backoff, Supervised, is_real_answer, response_texts, warm_up
+
+DOMAIN = """
+responses:
+  utter_technical_problem:
+    - text: >-
+        Sorry, something
+        broke.
+    - text: "Down for now."
+  utter_safety_advice:
+    - text: "See a neurologist."
+"""
+PROBLEM = frozenset({"Sorry, something broke.", "Down for now."})
+
+
+@pytest.fixture
+def domain(tmp_path: Path) -> Path:
+    path = tmp_path / "domain.yml"
+    path.write_text(DOMAIN)
+    return path
+
+
+def test_response_texts_are_every_variation_whitespace_normalised(domain: Path) -> None:
+    assert response_texts("utter_technical_problem", domain) == PROBLEM
+
+
+@pytest.mark.parametrize(
+    ("messages", "real"),
+    [
+        (
+            [{"text": "The most similar question ...", "buttons": []}, {"text": "See a doctor."}],
+            True,
+        ),
+        ([{"text": "Nothing close enough."}], True),
+        ([{"text": "Sorry, something broke."}, {"text": "See a neurologist."}], False),
+        ([{"text": "Sorry,  something\nbroke."}], False),
+        ([{"text": "Down for now."}], False),
+        ([], False),
+        ({"error": "not a list"}, False),
+        (None, False),
+    ],
+)
+def test_is_real_answer(messages: Any, real: bool) -> None:
+    assert is_real_answer(messages, PROBLEM) is real
+
+
+@pytest.mark.parametrize(
+    ("previous", "uptime", "delay"),
+    [
+        (None, 0.0, 1.0),
+        (1.0, 0.5, 2.0),
+        (2.0, 3.0, 4.0),
+        (16.0, 10.0, 30.0),
+        (30.0, 10.0, 30.0),
+        (30.0, 60.0, 1.0),  # ran healthy for a minute: start again from the first delay
+    ],
+)
+def test_backoff_doubles_up_to_the_cap_and_resets_after_a_stable_run(
+    previous: float | None, uptime: float, delay: float
+) -> None:
+    assert Backoff(first=1.0, cap=30.0, stable=60.0).next_delay(previous, uptime) == delay
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def exits_with(code: int) -> list[str]:
+    return [sys.executable, "-c", f"raise SystemExit({code})"]
+
+
+def test_an_exited_server_is_restarted_after_its_delay_and_each_restart_is_logged() -> None:
+    clock, logged, restarted = Clock(), [], []
+    server = Supervised("test server", exits_with(3), {}, log=logged.append, clock=clock)
+    server.on_restart = restarted.append
+    server.start().wait(timeout=30)
+
+    server.check()
+    assert logged == ["the test server exited with code 3; restarting it in 1 s"]
+    clock.now += 0.5
+    server.check()  # the delay has not passed yet
+    assert server.restarts == 0
+    clock.now += 0.5
+    server.check()
+    assert server.restarts == 1 and restarted == [server]
+    assert server.process is not None
+    assert logged[1] == f"restarted the test server (restart 1, pid {server.process.pid})"
+
+    server.process.wait(timeout=30)
+    clock.now += 0.2  # exited again at once: the delay doubles
+    server.check()
+    assert logged[2] == "the test server exited with code 3; restarting it in 2 s"
+
+
+def test_a_killed_server_is_logged_with_its_signal() -> None:
+    logged: list[str] = []
+    server = Supervised(
+        "test server",
+        [sys.executable, "-c", "import time; time.sleep(30)"],
+        {},
+        log=logged.append,
+        clock=Clock(),
+    )
+    server.start().kill()  # what `kill -9` does
+    assert server.process is not None
+    server.process.wait(timeout=30)
+    server.check()
+    assert logged == ["the test server exited with code -9 (SIGKILL); restarting it in 1 s"]
+
+
+def test_a_running_server_is_left_alone() -> None:
+    logged: list[str] = []
+    server = Supervised(
+        "test server",
+        [sys.executable, "-c", "import time; time.sleep(30)"],
+        {},
+        log=logged.append,
+    )
+    process = server.start()
+    try:
+        server.check()
+        assert logged == [] and server.process is process
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+
+class StandIn:
+    """A REST webhook that answers the given replies in turn, then the last one again."""
+
+    def __init__(self, replies: list[Any]) -> None:
+        self.replies = replies
+        self.received: list[dict[str, Any]] = []
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                stand_in.received.append(json.loads(self.rfile.read(length)))
+                index = min(len(stand_in.received), len(stand_in.replies)) - 1
+                body = json.dumps(stand_in.replies[index]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+
+@pytest.fixture
+def stand_in(request: pytest.FixtureRequest) -> Iterator[StandIn]:
+    running = StandIn(request.param)
+    yield running
+    running.server.shutdown()
+    running.server.server_close()
+
+
+FALLBACK = [{"text": "Sorry, something broke."}, {"text": "See a neurologist."}]
+ANSWER = [{"text": "The archive says ..."}, {"text": "See a neurologist."}]
+
+
+@pytest.mark.parametrize("stand_in", [[FALLBACK, FALLBACK, ANSWER]], indirect=True)
+def test_warm_up_retries_until_a_real_answer_with_a_reserved_sender_each_time(
+    stand_in: StandIn, domain: Path
+) -> None:
+    took = warm_up(stand_in.url, seconds=30, message="my hand is numb", domain=domain)
+    assert 0 < took < 30
+    assert [m["message"] for m in stand_in.received] == ["my hand is numb"] * 3
+    senders = [m["sender"] for m in stand_in.received]
+    assert all(s.startswith("neurobot-warmup-") for s in senders)
+    assert len(set(senders)) == 3
+
+
+@pytest.mark.parametrize("stand_in", [[FALLBACK]], indirect=True)
+def test_warm_up_gives_up_after_its_bound(stand_in: StandIn, domain: Path) -> None:
+    with pytest.raises(ServiceError, match="no real answer to the warm-up message within 2 s"):
+        warm_up(stand_in.url, seconds=2, domain=domain)
+
+
+def test_warm_up_stops_when_a_server_exits(domain: Path) -> None:
+    process = subprocess.Popen(exits_with(4))
+    process.wait(timeout=30)
+    with pytest.raises(ServiceError, match="exited with code 4"):
+        warm_up("http://127.0.0.1:9", seconds=30, processes=[process], domain=domain)
