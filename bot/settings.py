@@ -29,6 +29,12 @@ DEFAULTS: dict[str, str] = {
     "REPLY_TIMEOUT": "2.5",
     "MAX_MESSAGE_CHARS": "2000",
     "LOG_LEVEL": "INFO",
+    "HOST": "127.0.0.1",
+    "ALLOWED_ORIGINS": "",
+    "REST_TOKEN": "",
+    "ACTIONS_TOKEN": "",
+    "SESSION_SECRET": "",
+    "STATE_DIR": "var",
 }
 
 
@@ -55,6 +61,18 @@ class Settings:
         max_message_chars: Longest patient message processed; a longer one is refused
             politely, after the red-flag check (``NEUROBOT_MAX_MESSAGE_CHARS``).
         log_level: Log level of both servers.
+        host: Interface both servers listen on (``NEUROBOT_HOST``; 127.0.0.1: only this
+            machine; set 0.0.0.0 only behind a TLS reverse proxy).
+        allowed_origins: Web origins allowed to use the web chat and CORS
+            (``NEUROBOT_ALLOWED_ORIGINS``, comma-separated; empty: the server's own).
+        rest_token: Bearer token of the REST channel as configured
+            (``NEUROBOT_REST_TOKEN``; empty: generated once, see :mod:`bot.secrets`).
+        actions_token: Shared secret between the Rasa server and the action server as
+            configured (``NEUROBOT_ACTIONS_TOKEN``; empty: generated once).
+        session_secret: Key that signs the web chat's session ids as configured
+            (``NEUROBOT_SESSION_SECRET``; empty: generated once).
+        state_dir: Where generated secrets and other runtime files live
+            (``NEUROBOT_STATE_DIR``, default ``var/``).
     """
 
     db_path: Path
@@ -71,7 +89,25 @@ class Settings:
     reply_timeout: float
     max_message_chars: int
     log_level: str
+    host: str
+    allowed_origins: tuple[str, ...]
+    rest_token: str
+    actions_token: str
+    session_secret: str
+    state_dir: Path
 
+    @property
+    def own_origins(self) -> tuple[str, ...]:
+        """The Rasa server's own web origins (its port on loopback)."""
+        return (f"http://127.0.0.1:{self.rasa_port}", f"http://localhost:{self.rasa_port}")
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """Origins allowed to call the servers from a browser."""
+        return self.allowed_origins or self.own_origins
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 _SWITCH = {"on": True, "off": False, "1": True, "0": False, "true": True, "false": False}
 
@@ -113,6 +149,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         merged.update(os.environ)
         env = merged
     raw = {key: env.get(PREFIX + key, "").strip() or default for key, default in DEFAULTS.items()}
+    if raw["LOG_LEVEL"].upper() not in LOG_LEVELS:
+        raise ConfigError(
+            f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw['LOG_LEVEL']!r}"
+        )
     actions_port = int(_number(raw, "ACTIONS_PORT", int))
     threshold = _number(raw, "MATCH_THRESHOLD", float)
     if threshold > 1:
@@ -135,4 +175,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         reply_timeout=_number(raw, "REPLY_TIMEOUT", float),
         max_message_chars=max(1, int(_number(raw, "MAX_MESSAGE_CHARS", int))),
         log_level=raw["LOG_LEVEL"].upper(),
+        host=raw["HOST"],
+        allowed_origins=tuple(
+            o.strip().rstrip("/") for o in raw["ALLOWED_ORIGINS"].split(",") if o.strip()
+        ),
+        rest_token=raw["REST_TOKEN"],
+        actions_token=raw["ACTIONS_TOKEN"],
+        session_secret=raw["SESSION_SECRET"],
+        state_dir=_path(raw["STATE_DIR"]),
     )
