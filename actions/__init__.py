@@ -1,1 +1,1 @@
-"""Custom actions run by the Rasa action server (``rasa run actions``)."""
+"""Custom actions run by the action server (``python -m actions.server``)."""

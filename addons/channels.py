@@ -15,6 +15,8 @@ failure, including a hung action server, and still holds the patient's output ch
 from __future__ import annotations
 
 import asyncio
+import hmac
+import ipaddress
 import json
 import logging
 import re
@@ -29,21 +31,25 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from addons.messaging import (
-    BotFrameworkChannel,
-    FacebookChannel,
-    SlackChannel,
-    TelegramChannel,
-    TwilioChannel,
-)
+from addons import privacy
+from addons.platforms.botframework import BotFrameworkChannel
+from addons.platforms.facebook import FacebookChannel
+from addons.platforms.slack import SlackChannel
+from addons.platforms.telegram import TelegramChannel
+from addons.platforms.twilio import TwilioChannel
 from addons.policies import patient_messages
 from addons.responses import DOMAIN, response_text
 from addons.widget import WidgetSocketIOInput
 from bot.routing import MAX_MESSAGE_CHARS, safety_decision
 from bot.safety import Level
+from bot.secrets import rest_token
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
+
+# Rasa imports this module when it loads the channels of credentials.yml, after it has
+# configured logging: from here on its log holds no patient text (addons/privacy.py).
+privacy.install()
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 History = Callable[[str], Awaitable[list[str]]]
@@ -245,28 +251,96 @@ def rest_body_problem(body: bytes) -> str | None:
     return None
 
 
+#: The REST channel's conversations are stored as ``rest:<sender>``: whatever ``sender``
+#: a REST caller posts, it never names another channel's conversation (a WhatsApp number,
+#: a Telegram chat, a web chat session).
+REST_SENDER_PREFIX = "rest:"
+
+_NO_TOKEN = (
+    "this API needs the header 'Authorization: Bearer <token>' with the value of "
+    "NEUROBOT_REST_TOKEN (or of var/rest_token when it is not set)"
+)
+_WRONG_TOKEN = "the bearer token is not the one of this server"
+
+
+def rest_auth_problem(authorization: str | None, token: str) -> str | None:
+    """What is wrong with a REST request's ``Authorization`` header, or None when it
+    carries ``token`` (compared in constant time)."""
+    scheme, _, given = (authorization or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return _NO_TOKEN
+    if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        return _WRONG_TOKEN
+    return None
+
+
+def _is_webhook_post(request: Request) -> bool:
+    return request.method == "POST" and request.path.rstrip("/").endswith("/webhook")
+
+
 class GuardedRestInput(GuardMixin, RestInput):
-    """REST channel (``/webhooks/rest/webhook``) with the fallback guard; a malformed
-    body gets a 400 with a JSON error saying what is wrong, and nothing is processed."""
+    """REST channel (``/webhooks/rest/webhook``) with the fallback guard, for a trusted
+    backend: a request without the bearer token gets a 401, a malformed body a 400, each
+    with a JSON error saying what is wrong, and nothing is processed. The conversation
+    is ``rest:<sender>``; the reply's ``recipient_id`` names it so."""
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
+        token = rest_token(load_settings())
         blueprint = super().blueprint(on_new_message)
 
         @blueprint.middleware("request")
-        async def check_body(request: Request) -> HTTPResponse | None:
-            if request.method != "POST" or not request.path.rstrip("/").endswith("/webhook"):
+        async def check_request(request: Request) -> HTTPResponse | None:
+            if not _is_webhook_post(request):
                 return None
+            denied = rest_auth_problem(request.headers.get("Authorization"), token)
+            if denied is not None:
+                logger.warning("a REST request without the right bearer token was refused")
+                return response.json(
+                    {"error": denied}, status=401, headers={"WWW-Authenticate": "Bearer"}
+                )
             problem = rest_body_problem(request.body)
             return None if problem is None else response.json({"error": problem}, status=400)
 
         return blueprint
 
+    async def _extract_sender(self, req: Request) -> str | None:
+        sender = await super()._extract_sender(req)
+        return None if sender is None else REST_SENDER_PREFIX + sender
+
+    def _extract_input_channel(self, req: Request) -> str:
+        # the body's ``input_channel`` would let a caller pass for another channel
+        return self.name()
+
 
 class GuardedCmdlineInput(GuardMixin, CmdlineInput):
-    """Terminal conversations (``make shell``) with the fallback guard."""
+    """Terminal conversations (``make shell``) with the fallback guard.
+
+    ``rasa shell``'s console posts to its own server's ``/webhooks/rest/webhook`` without
+    our bearer token, so this channel needs none: it is opened only by ``--connector`` in
+    ``make shell`` (never listed in ``credentials.yml``), and it answers requests from
+    this machine only.
+    """
+
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+
+        @blueprint.middleware("request")
+        async def this_machine_only(request: Request) -> HTTPResponse | None:
+            if not _is_webhook_post(request) or _is_loopback(request.ip):
+                return None
+            return response.json({"error": "the terminal channel answers this machine only"}, 403)
+
+        return blueprint
 
 
-# Messaging platforms (addons/messaging.py), switched on by `python -m addons.messaging`.
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+# Messaging platforms (addons/platforms/), switched on by `python -m addons.messaging`.
 class GuardedTelegramInput(GuardMixin, TelegramChannel):
     """Telegram (``/webhooks/telegram/webhook``) with the fallback guard."""
 

@@ -7,36 +7,55 @@ nothing is fetched from a CDN. The channel receives no messages itself; it also 
 ``config.json``: the disclaimer and the openings of the safety advice and emergency
 messages, read from ``domain.yml`` so that the page has no text of its own to keep in step.
 
-``WidgetSocketIOInput`` is Rasa's socket.io channel with two changes:
+``WidgetSocketIOInput`` is Rasa's socket.io channel with these changes:
 
-* a bot message goes out as one ``bot_uttered`` event, text whole (Rasa's cuts it at
+* **Session ids the client cannot choose.** On ``session_request`` the server hands out
+  ``<random id>.<signature>`` (HMAC-SHA256 with ``NEUROBOT_SESSION_SECRET`` or
+  ``var/session_secret``); the page keeps it and sends it back after a reload. An id
+  whose signature does not verify gets a fresh session. The server remembers which
+  session each socket joined, and ``user_uttered`` always goes to that session: a
+  ``session_id`` in the payload is ignored. So no socket can join, read or write
+  another patient's conversation without holding that conversation's signed id.
+  (Rasa's ``jwt_key`` would only check a token when the socket connects; it does not
+  tie the token to a session, and it needs a login service to hand out tokens.)
+* **Origins.** A browser connection is accepted only from ``NEUROBOT_ALLOWED_ORIGINS``
+  (default: the server's own origin, ``http://127.0.0.1:PORT`` and
+  ``http://localhost:PORT``); Rasa's server accepts every origin.
+* A bot message goes out as one ``bot_uttered`` event, text whole (Rasa's cuts it at
   every blank line, which tears an answer card apart), with ``buttons`` and the same as
-  ``quick_replies``;
-* a ``user_uttered`` payload that is not an object, or a message that is not text,
-  reaches the guard as an empty message (Rasa's handler would fail in silence);
-* ``session_request`` awaits ``enter_room``: with python-socketio >= 5.9 it is a
-  coroutine, which Rasa 3.6 never awaits, so with ``session_persistence: true`` the
-  socket never joins its session's room and no bot message reaches the page. A session
-  id sent by the page is used only when it looks like one we hand out.
+  ``quick_replies``.
+* A ``user_uttered`` payload that is not an object, or a message that is not text,
+  reaches the guard as an empty message (Rasa's handler would fail in silence).
+* ``enter_room`` is awaited: with python-socketio >= 5.9 it is a coroutine, which
+  Rasa 3.6 never awaits, so the socket would never join its session's room.
 """
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+import hashlib
+import hmac
 import inspect
+import logging
 import re
-import uuid
-from collections.abc import Awaitable, Callable
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, UserMessage
-from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from rasa.core.channels.channel import InputChannel, UserMessage, decode_bearer_token
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from socketio import AsyncServer
 
 from addons.responses import DOMAIN, response_text
-from bot.settings import PROJECT_ROOT, load_settings
+from bot.secrets import session_secret
+from bot.settings import PROJECT_ROOT, Settings, load_settings
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
@@ -51,7 +70,12 @@ FILES: dict[str, tuple[Path, str]] = {
     "socket.io.min.js": (SOCKET_IO_CLIENT, "text/javascript; charset=utf-8"),
 }
 
-SESSION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
+#: The random part of a session id (also the conversation's id in the tracker store).
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
+#: Bytes of randomness in a new session id (128 bits).
+SESSION_BYTES = 16
+#: Put before the id when it is signed, so that the key signs nothing else by mistake.
+_SIGNED_AS = b"neurobot web chat session:"
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -86,6 +110,52 @@ def page_config(domain_path: Path = DOMAIN) -> dict[str, Any]:
     }
 
 
+def _signature(key: bytes, session_id: str) -> str:
+    digest = hmac.new(key, _SIGNED_AS + session_id.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def new_session(key: bytes) -> tuple[str, str]:
+    """A fresh session: its id and the signed id the page keeps (``<id>.<signature>``)."""
+    session_id = secrets.token_urlsafe(SESSION_BYTES)
+    return session_id, f"{session_id}.{_signature(key, session_id)}"
+
+
+def verified_session(key: bytes, signed: Any) -> str | None:
+    """The session id inside ``signed`` when its signature is ``key``'s, else None."""
+    if not isinstance(signed, str) or signed.count(".") != 1:
+        return None
+    session_id, signature = signed.split(".")
+    if not SESSION_ID.fullmatch(session_id):
+        return None
+    expected = _signature(key, session_id)
+    return session_id if hmac.compare_digest(signature.encode(), expected.encode()) else None
+
+
+def origin_check(settings: Settings) -> Callable[[str | None, Mapping[str, Any]], bool]:
+    """engine.io's ``cors_allowed_origins`` callable: whether a browser's ``Origin`` may
+    connect. ``settings.origins``, with the server's own origins on the port the
+    connection came in on (``rasa run --port`` is not in the settings)."""
+
+    def allowed(origin: str | None, environ: Mapping[str, Any]) -> bool:
+        if not origin:
+            return False
+        conn_info = getattr(environ.get("sanic.request"), "conn_info", None)
+        port = getattr(conn_info, "server_port", 0) or settings.rasa_port
+        allowed_origins = dataclasses.replace(settings, rasa_port=port).origins
+        if origin.rstrip("/") in allowed_origins:
+            return True
+        logger.warning("refused a socket.io connection from origin %r", origin[:200])
+        return False
+
+    return allowed
+
+
+async def _awaited(result: Any) -> None:
+    if inspect.isawaitable(result):
+        await result
+
+
 class WidgetSocketIOOutput(SocketIOOutput):
     """One ``bot_uttered`` event per bot message, text whole, buttons attached."""
 
@@ -108,44 +178,64 @@ class WidgetSocketIOOutput(SocketIOOutput):
 
 
 class WidgetSocketIOInput(SocketIOInput):
-    """Rasa's socket.io channel (``/socket.io``) sending through ``WidgetSocketIOOutput``."""
+    """Rasa's socket.io channel (``/socket.io``) with signed session ids, checked origins
+    and ``WidgetSocketIOOutput``."""
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        async def whole_messages(message: UserMessage) -> Any:
-            inner = message.output_channel
-            if isinstance(inner, SocketIOOutput):
-                message.output_channel = WidgetSocketIOOutput(inner.sio, inner.bot_message_evt)
+        settings = load_settings()
+        key = session_secret(settings).encode()
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origin_check(settings))
+        blueprint = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
+        namespace = self.namespace
+        # socket id -> the session it joined; every message of the socket goes there
+        joined: dict[str, str] = {}
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        async def join(sid: str, signed: Any) -> str:
+            session_id = verified_session(key, signed) if self.session_persistence else None
+            if session_id is None:
+                session_id, signed = new_session(key)
+            earlier = joined.get(sid)
+            # recorded before the first await: a message right behind the request must
+            # find it
+            joined[sid] = session_id
+            if earlier is not None and earlier != session_id:
+                await _awaited(sio.leave_room(sid, earlier, namespace=namespace))
+            await _awaited(sio.enter_room(sid, session_id, namespace=namespace))
+            await sio.emit("session_confirm", signed, room=sid, namespace=namespace)
+            return session_id
+
+        async def connect(sid: str, environ: Any, auth: Any = None) -> bool:
+            if not self.jwt_key:  # as Rasa's: a JWT is required only when configured
+                return True
+            token = auth.get("token") if isinstance(auth, dict) else None
+            return bool(token and decode_bearer_token(token, self.jwt_key, self.jwt_algorithm))
+
+        async def session_request(sid: str, data: Any = None) -> None:
+            await join(sid, data.get("session_id") if isinstance(data, dict) else None)
+
+        async def disconnect(sid: str, *reason: Any) -> None:
+            joined.pop(sid, None)
+
+        async def user_uttered(sid: str, data: Any = None) -> Any:
+            session_id = joined.get(sid) or await join(sid, None)
+            text = data.get("message") if isinstance(data, dict) else None
+            message = UserMessage(
+                text if isinstance(text, str) else "",
+                WidgetSocketIOOutput(sio, self.bot_message_evt),
+                session_id,
+                input_channel=self.name(),
+            )
             return await on_new_message(message)
 
-        blueprint = super().blueprint(whole_messages)
-        sio = self.sio
-        assert sio is not None
-
-        async def session_request(sid: str, data: dict[str, Any] | None) -> None:
-            wanted = (data or {}).get("session_id")
-            valid = isinstance(wanted, str) and SESSION_ID.fullmatch(wanted)
-            session_id = wanted if valid else uuid.uuid4().hex
-            if self.session_persistence:
-                entered = sio.enter_room(sid, session_id, namespace=self.namespace)
-                if inspect.isawaitable(entered):
-                    await entered
-            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
-
-        # replaces Rasa's handler of the same event
-        sio.on("session_request", namespace=self.namespace)(session_request)
-
-        # Rasa's handler fails on a payload that is not an object or a message that is
-        # not text (the patient would hear nothing); give it what it expects, and the
-        # guard answers an empty message politely.
-        rasa_handler = sio.handlers[self.namespace or "/"][self.user_message_evt]
-
-        async def user_uttered(sid: str, data: Any) -> Any:
-            payload = dict(data) if isinstance(data, dict) else {}
-            if not isinstance(payload.get("message"), str):
-                payload["message"] = ""
-            return await rasa_handler(sid, payload)
-
-        sio.on(self.user_message_evt, namespace=self.namespace)(user_uttered)
+        sio.on("connect", namespace=namespace)(connect)
+        sio.on("session_request", namespace=namespace)(session_request)
+        sio.on("disconnect", namespace=namespace)(disconnect)
+        sio.on(self.user_message_evt, namespace=namespace)(user_uttered)
         return blueprint
 
     def get_output_channel(self) -> WidgetSocketIOOutput | None:

@@ -30,6 +30,7 @@ import yaml
 
 from bot.errors import ServiceError
 from bot.http import HttpClient
+from bot.secrets import actions_token, rest_token, write_private
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 MODEL = PROJECT_ROOT / "models" / "neurobot.tar.gz"
@@ -56,10 +57,18 @@ def log_to_stderr(message: str) -> None:
 
 
 def server_env(settings: Settings, base: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Environment for both servers: the settings exported, as endpoints.yml reads them."""
+    """Environment for both servers: the settings exported, as endpoints.yml reads them.
+
+    Exports the action server's token (``NEUROBOT_ACTIONS_TOKEN``, generated into
+    ``var/actions_token`` on first use when unset) and the log level.
+    """
     env = dict(os.environ if base is None else base)
     env["NEUROBOT_ACTIONS_URL"] = settings.actions_url
     env["NEUROBOT_DB"] = str(settings.db_path)
+    # endpoints.yml sends it; the action server refuses every call without it
+    env["NEUROBOT_ACTIONS_TOKEN"] = actions_token(settings)
+    # Rasa reads LOG_LEVEL when no -v / -vv / --quiet is given (it has no flag for ERROR)
+    env["LOG_LEVEL"] = settings.log_level
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     return env
@@ -71,27 +80,33 @@ def rasa_bin() -> str:
 
 
 def action_server_command(settings: Settings) -> list[str]:
-    """Command line of the action server."""
+    """Command line of the action server: rasa_sdk's app closed by :mod:`actions.server`
+    (the token on every call, on ``settings.host`` only)."""
     return [
-        rasa_bin(),
-        "run",
-        "actions",
-        "--actions",
-        "actions",
+        sys.executable,
+        "-m",
+        "actions.server",
+        "--host",
+        settings.host,
         "--port",
         str(settings.actions_port),
+        "--log-level",
+        settings.log_level,
     ]
 
 
 def rasa_server_command(
     settings: Settings, model: Path = MODEL, credentials: Path = PROJECT_ROOT / "credentials.yml"
 ) -> list[str]:
-    """Command line of the Rasa server (channels from ``credentials``)."""
+    """Command line of the Rasa server (channels from ``credentials``), on
+    ``settings.host``, CORS for ``settings.origins`` only."""
     return [
         rasa_bin(),
         "run",
         "--model",
         str(model),
+        "--interface",
+        settings.host,
         "--port",
         str(settings.rasa_port),
         "--endpoints",
@@ -99,8 +114,26 @@ def rasa_server_command(
         "--credentials",
         str(credentials),
         "--cors",
-        "*",
+        *settings.origins,
     ]
+
+
+def write_credentials(path: Path, env: Mapping[str, str]) -> None:
+    """Run ``python -m addons.messaging credentials PATH``: the file holds platform
+    tokens, so it is created private (0600) before the command writes into it, and the
+    command runs with umask 077 in case it replaces the file.
+
+    Raises:
+        subprocess.CalledProcessError: The command failed.
+    """
+    write_private(path, "")
+    subprocess.run(
+        [sys.executable, "-m", "addons.messaging", "credentials", str(path)],
+        env=dict(env),
+        cwd=PROJECT_ROOT,
+        check=True,
+        umask=0o077,
+    )
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
@@ -165,7 +198,8 @@ def warm_up(
     Until the dialogue model and the sentence model are loaded, the channel guard
     answers with the technical-problem fallback; a refused connection (a server still
     starting) is retried too. Each try has its own reserved sender id
-    (``neurobot-warmup-...``), so no try waits on an earlier try's conversation.
+    (``neurobot-warmup-...``), so no try waits on an earlier try's conversation. Each
+    carries the REST channel's bearer token (:func:`bot.secrets.rest_token`).
 
     Args:
         base_url: The Rasa server, e.g. ``http://127.0.0.1:5005``.
@@ -182,6 +216,7 @@ def warm_up(
     """
     fallback = response_texts("utter_technical_problem", domain)
     url = f"{base_url}/webhooks/rest/webhook"
+    headers = {"Authorization": f"Bearer {rest_token(load_settings())}"}
     start = time.monotonic()
     deadline = start + seconds
     last = "nothing"
@@ -197,7 +232,7 @@ def warm_up(
             remaining = max(1.0, min(WARM_UP_TRY_SECONDS, deadline - time.monotonic()))
             try:
                 reply = client.post_json(
-                    url, {"sender": sender, "message": message}, timeout=remaining
+                    url, {"sender": sender, "message": message}, timeout=remaining, headers=headers
                 )
             except ServiceError as exc:
                 last = str(exc)
@@ -384,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "action server",
             action_server_command(settings),
             env,
-            health_url=f"http://127.0.0.1:{settings.actions_port}/health",
+            health_url=f"http://{settings.local_host}:{settings.actions_port}/health",
         )
         servers.append(actions)
         actions_process = actions.start()
@@ -400,14 +435,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return subprocess.call(command, env=env, cwd=PROJECT_ROOT)
         # credentials.yml plus the messaging platforms whose NEUROBOT_* variables are set
         credentials = PROJECT_ROOT / "var" / "credentials.yml"
-        subprocess.run(
-            [sys.executable, "-m", "addons.messaging", "credentials", str(credentials)],
-            env=env,
-            cwd=PROJECT_ROOT,
-            check=True,
-        )
+        write_credentials(credentials, env)
         print(f"starting the Rasa server on port {settings.rasa_port} ...", flush=True)
-        base = f"http://127.0.0.1:{settings.rasa_port}"
+        base = f"http://{settings.local_host}:{settings.rasa_port}"
         rasa = Supervised(
             "Rasa server",
             rasa_server_command(settings, credentials=credentials),
@@ -419,11 +449,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         wait_until_up(rasa.health_url, rasa_process, 300)
         print("warming up (loading the models with a first message) ...", flush=True)
         took = warm_up(base, processes=[actions_process, rasa_process])
+        token_hint = (
+            "$NEUROBOT_REST_TOKEN"
+            if settings.rest_token
+            else f"$(cat {settings.state_dir / 'rest_token'})"
+        )
         print(
             f"\nThe bot is ready (the warm-up message was answered in {took:.1f} s). "
             "Talk to it:\n"
             f"  REST:      POST {base}/webhooks/rest/webhook "
             '{"sender": "me", "message": "..."}\n'
+            f"             with the header 'Authorization: Bearer {token_hint}'\n"
             f"  web chat:  {base}/webhooks/widget/\n"
             f"  socket.io: {base}/socket.io\n"
             "Press Ctrl-C to stop both servers.\n",

@@ -1,7 +1,9 @@
 """Live evaluation: real text through the running Rasa server, replies classified by response.
 
 ``bot eval live --url URL FILE...`` sends every case of a file as a new conversation
-(a fresh sender id) over the server's REST channel (or socket.io), names the
+(a fresh sender id) over the server's REST channel (with its bearer token, ``--token``,
+by default this deployment's: ``NEUROBOT_REST_TOKEN`` or ``var/rest_token``) or
+socket.io, names the
 ``domain.yml`` response each bot message came from, and counts outcomes: emergency,
 crisis, archive answer, honest no-match, ... A reply is never judged by guessing from its
 wording: each response text becomes a pattern (placeholders are wildcards) and a message
@@ -43,7 +45,8 @@ import yaml
 from bot.errors import ArchiveFormatError, BotError, ServiceError
 from bot.http import HttpClient
 from bot.jsonl import json_objects
-from bot.settings import PROJECT_ROOT
+from bot.secrets import rest_token
+from bot.settings import PROJECT_ROOT, load_settings
 
 DOMAIN = PROJECT_ROOT / "domain.yml"
 #: Concurrent conversations by default.
@@ -489,21 +492,26 @@ class Exchange:
     error: str | None = None
 
 
-Channel = Callable[[str, str, Sequence[str], float], list[Exchange]]
+#: (server URL, sender id, texts, timeout, REST bearer token) -> one exchange per text.
+Channel = Callable[[str, str, Sequence[str], float, str], list[Exchange]]
 
 
 def rest_conversation(
-    url: str, sender: str, texts: Sequence[str], timeout: float
+    url: str, sender: str, texts: Sequence[str], timeout: float, token: str = ""
 ) -> list[Exchange]:
-    """Send ``texts`` in order as ``sender`` over the REST channel."""
+    """Send ``texts`` in order as ``sender`` over the REST channel, with the bearer
+    ``token`` (none when empty)."""
     client = HttpClient(timeout=timeout)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     exchanges = []
     try:
         for text in texts:
             started = time.perf_counter()
             try:
                 answer = client.post_json(
-                    f"{url}/webhooks/rest/webhook", {"sender": sender, "message": text}
+                    f"{url}/webhooks/rest/webhook",
+                    {"sender": sender, "message": text},
+                    headers=headers,
                 )
             except ServiceError as exc:
                 exchanges.append(Exchange((), None, str(exc)))
@@ -525,11 +533,13 @@ def _socketio_message(data: Any) -> dict[str, Any]:
 
 
 def socketio_conversation(
-    url: str, sender: str, texts: Sequence[str], timeout: float
+    url: str, sender: str, texts: Sequence[str], timeout: float, token: str = ""
 ) -> list[Exchange]:
-    """Send ``texts`` in order over socket.io as session ``sender``.
+    """Send ``texts`` in order over socket.io in a new session.
 
-    Emits ``session_request`` and waits for ``session_confirm``, then one
+    Emits ``session_request`` and waits for ``session_confirm`` (the server signs the
+    session id; ``sender`` is not one it signed, so the session is a fresh one, and
+    ``token`` is not used), then one
     ``user_uttered`` per text; the ``bot_uttered`` events that follow, until
     :data:`QUIET_SECONDS` pass without one, are the reply.
     """
@@ -793,6 +803,7 @@ def run_live(
     channel: str = "rest",
     timeout: float = DEFAULT_TIMEOUT,
     matcher: ResponseMatcher | None = None,
+    token: str | None = None,
 ) -> LiveReport:
     """Have every case as a new conversation with the server at ``url``.
 
@@ -803,6 +814,8 @@ def run_live(
         channel: ``rest`` or ``socketio`` (a key of :data:`CHANNELS`).
         timeout: Seconds to wait for a reply.
         matcher: Names the responses; by default from the project's ``domain.yml``.
+        token: The REST channel's bearer token; by default this deployment's
+            (:func:`bot.secrets.rest_token`).
 
     Returns:
         The results in case order. A request that fails makes its case ``failed``;
@@ -811,9 +824,11 @@ def run_live(
     converse = CHANNELS[channel]
     matcher = matcher or ResponseMatcher.from_domain()
     base = url.rstrip("/")
+    if token is None:
+        token = rest_token(load_settings()) if channel == "rest" else ""
 
     def one(case: Case) -> CaseResult:
-        exchanges = converse(base, f"live-{uuid.uuid4().hex}", case.texts, timeout)
+        exchanges = converse(base, f"live-{uuid.uuid4().hex}", case.texts, timeout, token)
         return judge(case, exchanges, matcher)
 
     started = time.perf_counter()
@@ -903,7 +918,9 @@ def cmd_eval_live(args: argparse.Namespace) -> int:
     reports = []
     for path, cases in files:
         print(f"{path}: {len(cases)} cases ...", file=sys.stderr, flush=True)
-        report = run_live(args.url, cases, args.workers, args.channel, args.timeout)
+        report = run_live(
+            args.url, cases, args.workers, args.channel, args.timeout, token=args.token
+        )
         reports.append({"file": str(path), **report.to_dict()})
         print(format_report(str(path), report), end="\n\n", flush=True)
     if args.json:
@@ -920,6 +937,10 @@ def add_command(eval_subparsers: argparse._SubParsersAction) -> None:
     )
     live.add_argument("--url", required=True, help="the Rasa server, e.g. http://127.0.0.1:5005")
     live.add_argument("--channel", choices=sorted(CHANNELS), default="rest")
+    live.add_argument(
+        "--token",
+        help="the REST channel's bearer token (default: NEUROBOT_REST_TOKEN or var/rest_token)",
+    )
     live.add_argument(
         "--expect",
         type=_outcomes_argument,

@@ -48,7 +48,8 @@ class Settings:
             separated by commas).
         rasa_port: Port of the Rasa server (``NEUROBOT_RASA_PORT``).
         actions_port: Port of the action server (``NEUROBOT_ACTIONS_PORT``).
-        actions_url: Webhook URL of the action server; built from the port when empty.
+        actions_url: Webhook URL of the action server; built from the host and port when
+            empty.
         match_threshold: Lowest match score shown as an answer (``NEUROBOT_MATCH_THRESHOLD``).
         dense: Re-rank search candidates with sentence embeddings (``NEUROBOT_DENSE``,
             ``on`` or ``off``); the index must be rebuilt after a change.
@@ -97,6 +98,12 @@ class Settings:
     state_dir: Path
 
     @property
+    def local_host(self) -> str:
+        """Where this machine reaches the servers, for a URL: ``host``, or loopback when
+        ``host`` is every interface."""
+        return local_host(self.host)
+
+    @property
     def own_origins(self) -> tuple[str, ...]:
         """The Rasa server's own web origins (its port on loopback)."""
         return (f"http://127.0.0.1:{self.rasa_port}", f"http://localhost:{self.rasa_port}")
@@ -105,6 +112,13 @@ class Settings:
     def origins(self) -> tuple[str, ...]:
         """Origins allowed to call the servers from a browser."""
         return self.allowed_origins or self.own_origins
+
+
+def local_host(host: str) -> str:
+    """The address a local client uses for a server listening on ``host``, as a URL
+    writes it (IPv6 in brackets)."""
+    address = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"[{address}]" if ":" in address else address
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -165,7 +179,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         archive_paths=tuple(_path(p.strip()) for p in raw["ARCHIVE"].split(",") if p.strip()),
         rasa_port=int(_number(raw, "RASA_PORT", int)),
         actions_port=actions_port,
-        actions_url=raw["ACTIONS_URL"] or f"http://127.0.0.1:{actions_port}/webhook",
+        actions_url=raw["ACTIONS_URL"]
+        or f"http://{local_host(raw['HOST'])}:{actions_port}/webhook",
         match_threshold=threshold,
         dense=_SWITCH[dense],
         max_similar=int(_number(raw, "MAX_SIMILAR", int)),

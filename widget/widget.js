@@ -1,8 +1,12 @@
 /* Neurobot demo widget: a small client of Rasa's socket.io channel.
  *
- * - The session id lives in localStorage and is sent with session_request, so a reload
- *   continues the same conversation (Rasa's socket.io channel has session_persistence);
- *   the messages shown are kept in localStorage too and drawn again after a reload.
+ * - The session id is handed out and signed by the server (session_confirm); it lives in
+ *   localStorage and is sent with session_request, so a reload continues the same
+ *   conversation. The messages shown are kept in localStorage too and drawn again after
+ *   a reload. When the server answers with another id (the kept one no longer verifies),
+ *   the conversation is a new one and the kept messages are forgotten.
+ * - "Start a new conversation" forgets both (the session id and the messages) and asks
+ *   the server for a new session.
  * - An archive answer ("The most similar question in the archive is “…”.\nAnswered by:
  *   …\n\n…") is shown as a card; the safety advice and the emergency messages are
  *   recognised by their first sentence (from /webhooks/widget/config.json, read from
@@ -44,6 +48,7 @@
   var replyTimer = null;
   var typingItem = null;
   var socket = null;
+  var asked = null; // the session id sent with the last session_request
 
   // ------------------------------------------------------------------ storage
 
@@ -71,6 +76,23 @@
     history.push(entry);
     if (history.length > MAX_HISTORY) history = history.slice(-MAX_HISTORY);
     save(KEY_HISTORY, history);
+  }
+
+  function forget(key) {
+    try {
+      window.localStorage.removeItem(key);
+    } catch (e) {
+      /* nothing was kept */
+    }
+  }
+
+  /** Forget the conversation: the messages shown and kept, and the session id. */
+  function clearConversation() {
+    history = [];
+    forget(KEY_HISTORY);
+    forget(KEY_SESSION);
+    while (log.firstChild) log.removeChild(log.firstChild);
+    stopTyping();
   }
 
   // ------------------------------------------------------------------- status
@@ -264,7 +286,8 @@
     var entry = { from: "user", text: shown || message };
     remember(entry);
     scrollDown(render(entry));
-    socket.emit("user_uttered", { message: message, session_id: load(KEY_SESSION, null) });
+    // the server sends it to the session this socket joined
+    socket.emit("user_uttered", { message: message });
     startTyping();
     input.focus();
     return true;
@@ -279,6 +302,11 @@
     hideStatus();
     remember(entry);
     scrollDown(render(entry));
+  }
+
+  function requestSession(id) {
+    asked = typeof id === "string" && id ? id : null;
+    socket.emit("session_request", { session_id: asked });
   }
 
   function connect() {
@@ -296,11 +324,14 @@
       if (offlineTimer !== null) window.clearTimeout(offlineTimer);
       offlineTimer = null;
       hideStatus();
-      socket.emit("session_request", { session_id: load(KEY_SESSION, null) });
+      requestSession(load(KEY_SESSION, null));
     });
     socket.on("session_confirm", function (sessionId) {
       var id = typeof sessionId === "string" ? sessionId : (sessionId && sessionId.session_id);
-      if (id) save(KEY_SESSION, id);
+      if (!id) return;
+      if (asked !== null && id !== asked) clearConversation(); // a new session, not ours
+      asked = id;
+      save(KEY_SESSION, id);
     });
     socket.on("bot_uttered", onBotMessage);
     socket.on("connect_error", function () {
@@ -332,12 +363,11 @@
   });
 
   restart.addEventListener("click", function () {
-    history = [];
-    save(KEY_HISTORY, history);
-    try { window.localStorage.removeItem(KEY_SESSION); } catch (e) { /* ignore */ }
-    while (log.firstChild) log.removeChild(log.firstChild);
-    stopTyping();
-    if (socket && connected) socket.emit("session_request", { session_id: null });
+    clearConversation();
+    if (socket && connected) {
+      hideStatus();
+      requestSession(null);
+    }
     input.focus();
   });
 

@@ -7,6 +7,7 @@ processes. tests/server/test_launcher.py runs the real thing through `make run`.
 from __future__ import annotations
 
 import json
+import stat
 import subprocess
 import sys
 import threading
@@ -17,8 +18,18 @@ from typing import Any
 
 import pytest
 
+from bot import launcher
 from bot.errors import ServiceError
-from bot.launcher import Backoff, Supervised, is_real_answer, response_texts, warm_up
+from bot.launcher import (
+    Backoff,
+    Supervised,
+    is_real_answer,
+    response_texts,
+    server_env,
+    warm_up,
+    write_credentials,
+)
+from bot.settings import load_settings
 
 DOMAIN = """
 responses:
@@ -212,3 +223,23 @@ def test_warm_up_stops_when_a_server_exits(domain: Path) -> None:
     process.wait(timeout=30)
     with pytest.raises(ServiceError, match="exited with code 4"):
         warm_up("http://127.0.0.1:9", seconds=30, processes=[process], domain=domain)
+
+
+def test_credentials_are_private_before_the_command_writes_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "var" / "credentials.yml"
+    settings = load_settings({"NEUROBOT_STATE_DIR": str(tmp_path / "var")})
+    seen: dict[str, Any] = {}
+    real_run = subprocess.run
+
+    def run(command: list[str], **kwargs: Any) -> Any:
+        seen["mode"] = stat.S_IMODE(path.stat().st_mode)
+        seen["umask"] = kwargs.get("umask")
+        return real_run(command, **kwargs)
+
+    monkeypatch.setattr(launcher.subprocess, "run", run)
+    write_credentials(path, server_env(settings))
+    assert seen == {"mode": 0o600, "umask": 0o077}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "addons.channels.GuardedRestInput" in path.read_text()

@@ -205,6 +205,64 @@ def test_an_emergency_is_shown_as_an_alert(servers: Servers, browser: WebDriver)
     assert "112" in alert.text
 
 
+def kept(driver: WebDriver, key: str) -> Any:
+    return driver.execute_script("return localStorage.getItem(arguments[0])", key)
+
+
+def test_start_a_new_conversation_forgets_what_the_browser_kept(
+    servers: Servers, browser: WebDriver
+) -> None:
+    browser.get(f"{servers.url}/webhooks/widget/")
+    connected(browser)
+    box = browser.find_element(By.ID, "message")
+    box.send_keys(ALS)
+    box.send_keys(Keys.ENTER)
+    visible(browser, ".card")
+    first = kept(browser, "neurobot.session")
+    assert first.count(".") == 1  # <id>.<signature>, handed out by the server
+    assert ALS in kept(browser, "neurobot.history")
+
+    browser.find_element(By.ID, "restart").click()
+    assert browser.find_elements(By.CSS_SELECTOR, "#log > li") == []
+    assert kept(browser, "neurobot.history") is None
+    second = wait_for(
+        lambda: (s := kept(browser, "neurobot.session")) and s != first and s, 15, "a new session"
+    )
+    browser.refresh()
+    connected(browser)
+    assert browser.find_elements(By.CSS_SELECTOR, "#log > li") == []
+    assert kept(browser, "neurobot.session") == second
+    # the server's side is new too: no archive answer in it to read in full
+    box = browser.find_element(By.ID, "message")
+    box.send_keys("/ask_full_reply")
+    box.send_keys(Keys.ENTER)
+    count_at_least(browser, ".from-bot:not(.typing)", 1)
+    assert not browser.find_elements(By.CSS_SELECTOR, ".card")
+
+
+def test_a_session_id_the_server_did_not_sign_starts_afresh(
+    servers: Servers, browser: WebDriver
+) -> None:
+    page = f"{servers.url}/webhooks/widget/"
+    browser.get(page)
+    history = '[{"from": "user", "text": "my hand shakes"}]'
+    browser.execute_script(
+        "localStorage.setItem('neurobot.session', JSON.stringify('someone-elses-session-id'));"
+        "localStorage.setItem('neurobot.history', arguments[0]);",
+        history,
+    )
+    browser.refresh()
+    connected(browser)
+    signed = wait_for(
+        lambda: (s := kept(browser, "neurobot.session")) != '"someone-elses-session-id"' and s,
+        15,
+        "a session handed out by the server",
+    )
+    assert "someone-elses-session-id" not in signed
+    assert kept(browser, "neurobot.history") is None
+    assert browser.find_elements(By.CSS_SELECTOR, "#log > li") == []
+
+
 class _PageOnly(BaseHTTPRequestHandler):
     """Serves the widget's files but no socket.io: a server that cannot be reached."""
 

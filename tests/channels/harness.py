@@ -32,6 +32,7 @@ from bot.launcher import (
     wait_until_up,
     warm_up,
 )
+from bot.secrets import rest_token
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
@@ -103,12 +104,22 @@ def generate_credentials(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
     return loaded
 
 
-def rest_say(url: str, sender: str, text: str, timeout: float = 30) -> list[dict[str, Any]]:
-    """Send one message to the REST channel at ``url`` and return the bot's messages."""
+def rest_headers(token: str | None = None) -> dict[str, str]:
+    """The REST channel's ``Authorization`` header (by default this deployment's token)."""
+    return {"Authorization": f"Bearer {rest_token(load_settings()) if token is None else token}"}
+
+
+def rest_say(
+    url: str, sender: str, text: str, timeout: float = 30, token: str | None = None
+) -> list[dict[str, Any]]:
+    """Send one message to the REST channel at ``url`` with the bearer ``token`` (by
+    default this deployment's) and return the bot's messages."""
     client = HttpClient(timeout=timeout)
     try:
         answer = client.post_json(
-            f"{url}/webhooks/rest/webhook", {"sender": sender, "message": text}
+            f"{url}/webhooks/rest/webhook",
+            {"sender": sender, "message": text},
+            headers=rest_headers(token),
         )
     finally:
         client.close()
@@ -135,6 +146,9 @@ class Servers:
             }
         )
         self.env = server_env(self.settings)
+        # the REST channel's bearer token, the same for the servers and the tests
+        self.rest_token = self.env.get("NEUROBOT_REST_TOKEN") or rest_token(load_settings())
+        self.env["NEUROBOT_REST_TOKEN"] = self.rest_token
         self.logs = log_dir
         self.credentials = credentials
         self.actions: subprocess.Popen[bytes] | None = None
@@ -172,7 +186,7 @@ class Servers:
 
     def say(self, sender: str, text: str) -> list[dict[str, Any]]:
         """Send one message over REST and return the bot's messages."""
-        return rest_say(self.url, sender, text)
+        return rest_say(self.url, sender, text, token=self.rest_token)
 
     def stop_rasa(self) -> None:
         if self.rasa is not None:

@@ -1,26 +1,19 @@
-"""Unit tests of addons.messaging: splitting, numbered options, payload aliases,
-signatures, credentials. No server."""
+"""Unit tests of addons.platforms: splitting, numbered options, payload aliases,
+credentials. No server. (The webhook checks are in tests/security/test_webhooks_checks.py.)"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from addons.messaging import (
-    PLATFORMS,
-    NumberedOptions,
-    PayloadAliases,
-    build_credentials,
-    hub_signature_valid,
-    limit_from,
-    numbered_options,
-    shorten,
-    split_text,
-)
+from addons.platforms.credentials import PLATFORMS, build_credentials
+from addons.platforms.options import NumberedOptions, PayloadAliases, numbered_options
+from addons.platforms.text import limit_from, shorten, split_text
+from bot.settings import PROJECT_ROOT
 
 PARAGRAPH = (
     "Twitching is common and usually harmless. Weakness needs an examination! "
@@ -101,17 +94,6 @@ def test_long_payloads_get_short_aliases() -> None:
     assert aliases.resolve("hello") == "hello"
 
 
-def test_hub_signatures() -> None:
-    body = b'{"object": "page"}'
-    good = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
-    assert hub_signature_valid("secret", body, {"X-Hub-Signature-256": f"sha256={good}"})
-    assert not hub_signature_valid("other", body, {"X-Hub-Signature-256": f"sha256={good}"})
-    sha1 = hmac.new(b"secret", body, hashlib.sha1).hexdigest()
-    assert hub_signature_valid("secret", body, {"X-Hub-Signature": f"sha1={sha1}"})
-    assert not hub_signature_valid("secret", body, {"X-Hub-Signature": f"md5={sha1}"})
-    assert not hub_signature_valid("secret", body, {})
-
-
 def test_limit_from_never_exceeds_the_platform_limit() -> None:
     assert limit_from({}, 1600) == 1600
     assert limit_from({"max_chars": "480"}, 1600) == 480
@@ -148,8 +130,28 @@ def test_every_platform_connector_exists() -> None:
 def test_the_project_credentials_file_names_existing_channels() -> None:
     import importlib
 
-    from bot.settings import PROJECT_ROOT
-
     for path in yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text()):
         module, _, name = path.rpartition(".")
         assert hasattr(importlib.import_module(module), name), path
+
+
+def test_credentials_command_writes_a_private_file(tmp_path: Path) -> None:
+    out = tmp_path / "credentials.yml"
+    done = subprocess.run(
+        [sys.executable, "-m", "addons.messaging", "credentials", str(out)],
+        cwd=PROJECT_ROOT,
+        env={"PATH": "", "NEUROBOT_STATE_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "messaging channels on: " in done.stderr
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert "addons.channels.GuardedRestInput" in yaml.safe_load(out.read_text())
+
+
+def test_credentials_command_usage() -> None:
+    from addons.messaging import main
+
+    assert main(["credentials"]) == 2

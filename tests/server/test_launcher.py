@@ -84,7 +84,7 @@ def descendants(pid: int) -> dict[int, str]:
 
 
 def action_servers(make_pid: int) -> list[int]:
-    return [p for p, command in descendants(make_pid).items() if " run actions " in command]
+    return [p for p, command in descendants(make_pid).items() if " -m actions.server " in command]
 
 
 def say(url: str, sender: str, text: str) -> tuple[list[dict[str, Any]], float]:

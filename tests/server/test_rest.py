@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from bot.launcher import stop
-from tests.channels.harness import ALS, SAFETY, Servers, response_text
+from tests.channels.harness import ALS, SAFETY, Servers, response_text, rest_headers
 
 pytestmark = pytest.mark.server
 
@@ -138,7 +138,7 @@ def test_a_malformed_body_gets_a_400_saying_what_is_wrong(
     answer = requests.post(
         f"{servers.url}/webhooks/rest/webhook",
         data=body,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **rest_headers(servers.rest_token)},
         timeout=10,
     )
     assert answer.status_code == 400

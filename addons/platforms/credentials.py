@@ -1,0 +1,153 @@
+"""The Rasa credentials file: ``credentials.yml`` plus the platforms that are configured.
+
+``credentials.yml`` is static, so ``python -m addons.messaging credentials OUT.yml`` writes
+a credentials file with the channels of ``credentials.yml`` (REST, socket.io, the widget)
+plus every platform whose required ``NEUROBOT_*`` variables are all set (environment
+first, then ``.env``). Adding a platform is one row of :data:`PLATFORMS`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from dotenv import dotenv_values
+
+from bot.secrets import write_private
+from bot.settings import PROJECT_ROOT
+
+
+@dataclass(frozen=True)
+class Platform:
+    """One messaging platform: its connector, and credentials from NEUROBOT_* variables.
+
+    Attributes:
+        name: The channel's name (its webhook is ``/webhooks/<name>/webhook``).
+        connector: Class path written to the credentials file.
+        required: Credential key -> variable; the platform is on when all are set.
+        optional: Credential key -> variable, written when set.
+    """
+
+    name: str
+    connector: str
+    required: dict[str, str]
+    optional: dict[str, str] = field(default_factory=dict)
+
+    def credentials(self, env: Mapping[str, str]) -> dict[str, str] | None:
+        """The connector's credentials, or None when a required variable is unset."""
+        values = {key: env.get(var, "").strip() for key, var in self.required.items()}
+        if not all(values.values()):
+            return None
+        for key, var in self.optional.items():
+            if env.get(var, "").strip():
+                values[key] = env[var].strip()
+        return values
+
+
+def _optional(prefix: str, **extra: str) -> dict[str, str]:
+    return {"api_url": f"{prefix}_API_URL", "max_chars": f"{prefix}_MAX_CHARS", **extra}
+
+
+PLATFORMS: tuple[Platform, ...] = (
+    Platform(
+        "telegram",
+        "addons.channels.GuardedTelegramInput",
+        {
+            "access_token": "NEUROBOT_TELEGRAM_TOKEN",
+            "verify": "NEUROBOT_TELEGRAM_BOT_NAME",
+            "webhook_url": "NEUROBOT_TELEGRAM_WEBHOOK_URL",
+        },
+        _optional("NEUROBOT_TELEGRAM", secret_token="NEUROBOT_TELEGRAM_SECRET_TOKEN"),
+    ),
+    Platform(
+        "slack",
+        "addons.channels.GuardedSlackInput",
+        {
+            "slack_token": "NEUROBOT_SLACK_TOKEN",
+            "slack_signing_secret": "NEUROBOT_SLACK_SIGNING_SECRET",
+        },
+        _optional("NEUROBOT_SLACK", slack_channel="NEUROBOT_SLACK_CHANNEL"),
+    ),
+    Platform(
+        "facebook",
+        "addons.channels.GuardedFacebookInput",
+        {
+            "verify": "NEUROBOT_FACEBOOK_VERIFY",
+            "secret": "NEUROBOT_FACEBOOK_SECRET",
+            "page-access-token": "NEUROBOT_FACEBOOK_PAGE_ACCESS_TOKEN",
+        },
+        _optional("NEUROBOT_FACEBOOK"),
+    ),
+    Platform(
+        "twilio",
+        "addons.channels.GuardedTwilioInput",
+        {
+            "account_sid": "NEUROBOT_TWILIO_ACCOUNT_SID",
+            "auth_token": "NEUROBOT_TWILIO_AUTH_TOKEN",
+            "twilio_number": "NEUROBOT_TWILIO_NUMBER",
+        },
+        _optional(
+            "NEUROBOT_TWILIO",
+            whatsapp_number="NEUROBOT_TWILIO_WHATSAPP_NUMBER",
+            webhook_url="NEUROBOT_TWILIO_WEBHOOK_URL",
+        ),
+    ),
+    Platform(
+        "botframework",
+        "addons.channels.GuardedBotFrameworkInput",
+        {
+            "app_id": "NEUROBOT_BOTFRAMEWORK_APP_ID",
+            "app_password": "NEUROBOT_BOTFRAMEWORK_APP_PASSWORD",
+        },
+        {
+            "openid_url": "NEUROBOT_BOTFRAMEWORK_OPENID_URL",
+            "token_url": "NEUROBOT_BOTFRAMEWORK_TOKEN_URL",
+            "max_chars": "NEUROBOT_BOTFRAMEWORK_MAX_CHARS",
+            "allow_loopback_http": "NEUROBOT_BOTFRAMEWORK_ALLOW_LOOPBACK_HTTP",
+        },
+    ),
+)
+
+
+def environment() -> dict[str, str]:
+    """``.env`` of the project root, overridden by the process environment."""
+    merged = {k: v for k, v in dotenv_values(PROJECT_ROOT / ".env").items() if v is not None}
+    merged.update(os.environ)
+    return merged
+
+
+def build_credentials(
+    env: Mapping[str, str], base: Path = PROJECT_ROOT / "credentials.yml"
+) -> dict[str, Any]:
+    """The channels of ``base`` plus every platform whose variables are all set."""
+    credentials: dict[str, Any] = yaml.safe_load(base.read_text(encoding="utf-8")) or {}
+    for platform in PLATFORMS:
+        values = platform.credentials(env)
+        if values is not None:
+            credentials[platform.connector] = values
+    return credentials
+
+
+def write_credentials(path: Path, env: Mapping[str, str]) -> list[str]:
+    """Write the credentials file (it holds tokens: created readable by the owner only);
+    return the names of the platforms switched on."""
+    credentials = build_credentials(env)
+    header = "# Generated by `python -m addons.messaging credentials`; do not edit.\n"
+    write_private(path, header + yaml.safe_dump(credentials, sort_keys=False))
+    return [p.name for p in PLATFORMS if p.connector in credentials]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m addons.messaging credentials OUT.yml``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 2 or args[0] != "credentials":
+        print("usage: python -m addons.messaging credentials OUT.yml", file=sys.stderr)
+        return 2
+    names = write_credentials(Path(args[1]), environment())
+    print(f"messaging channels on: {', '.join(names) or 'none'}", file=sys.stderr)
+    return 0
