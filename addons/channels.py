@@ -34,6 +34,7 @@ from sanic.response import HTTPResponse
 from addons import privacy
 from addons.platforms.botframework import BotFrameworkChannel
 from addons.platforms.facebook import FacebookChannel
+from addons.platforms.handlers import Handler, is_webhook_post
 from addons.platforms.slack import SlackChannel
 from addons.platforms.telegram import TelegramChannel
 from addons.platforms.twilio import TwilioChannel
@@ -51,7 +52,6 @@ logger = logging.getLogger(__name__)
 # configured logging: from here on its log holds no patient text (addons/privacy.py).
 privacy.install()
 
-Handler = Callable[[UserMessage], Awaitable[Any]]
 History = Callable[[str], Awaitable[list[str]]]
 
 #: Payloads of the bot's own buttons (and Rasa's restart); any other ``/...`` is read as
@@ -274,10 +274,6 @@ def rest_auth_problem(authorization: str | None, token: str) -> str | None:
     return None
 
 
-def _is_webhook_post(request: Request) -> bool:
-    return request.method == "POST" and request.path.rstrip("/").endswith("/webhook")
-
-
 class GuardedRestInput(GuardMixin, RestInput):
     """REST channel (``/webhooks/rest/webhook``) with the fallback guard, for a trusted
     backend: a request without the bearer token gets a 401, a malformed body a 400, each
@@ -290,7 +286,7 @@ class GuardedRestInput(GuardMixin, RestInput):
 
         @blueprint.middleware("request")
         async def check_request(request: Request) -> HTTPResponse | None:
-            if not _is_webhook_post(request):
+            if not is_webhook_post(request):
                 return None
             denied = rest_auth_problem(request.headers.get("Authorization"), token)
             if denied is not None:
@@ -326,7 +322,7 @@ class GuardedCmdlineInput(GuardMixin, CmdlineInput):
 
         @blueprint.middleware("request")
         async def this_machine_only(request: Request) -> HTTPResponse | None:
-            if not _is_webhook_post(request) or _is_loopback(request.ip):
+            if not is_webhook_post(request) or _is_loopback(request.ip):
                 return None
             return response.json({"error": "the terminal channel answers this machine only"}, 403)
 

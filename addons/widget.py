@@ -51,13 +51,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from addons.platforms.handlers import Handler
 from addons.responses import DOMAIN, response_text
 from bot.secrets import session_secret
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
-Handler = Callable[[UserMessage], Awaitable[Any]]
 
 WIDGET_DIR = PROJECT_ROOT / "widget"
 SOCKET_IO_CLIENT = WIDGET_DIR / "node_modules" / "socket.io-client" / "dist" / "socket.io.min.js"
