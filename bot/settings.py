@@ -35,6 +35,12 @@ DEFAULTS: dict[str, str] = {
     "ACTIONS_TOKEN": "",
     "SESSION_SECRET": "",
     "STATE_DIR": "var",
+    "MAX_WRONG": "0.05",
+    "RETENTION_DAYS": "30",
+    "DATABASE_URL": "",
+    "REDIS_URL": "",
+    "ACTION_WORKERS": "4",
+    "REVIEW_TOKEN": "",
 }
 
 
@@ -74,6 +80,19 @@ class Settings:
             (``NEUROBOT_SESSION_SECRET``; empty: generated once).
         state_dir: Where generated secrets and other runtime files live
             (``NEUROBOT_STATE_DIR``, default ``var/``).
+        max_wrong: Target share of shown answers that may be the wrong record
+            (``NEUROBOT_MAX_WRONG``, in (0, 1)); the match decision picks its probability
+            cut-off from it.
+        retention_days: Conversations older than this many days are deleted
+            (``NEUROBOT_RETENTION_DAYS``; 0 keeps them forever).
+        database_url: SQLAlchemy URL of the tracker store (``NEUROBOT_DATABASE_URL``;
+            empty: SQLite under ``state_dir``).
+        redis_url: Redis URL of the lock store (``NEUROBOT_REDIS_URL``; empty: locks in
+            memory, one Rasa server only).
+        action_workers: Threads of the action server that run searches off its event
+            loop (``NEUROBOT_ACTION_WORKERS``).
+        review_token: Credential of the operator's review page (``NEUROBOT_REVIEW_TOKEN``;
+            empty: generated once).
     """
 
     db_path: Path
@@ -96,6 +115,12 @@ class Settings:
     actions_token: str
     session_secret: str
     state_dir: Path
+    max_wrong: float = 0.05
+    retention_days: int = 30
+    database_url: str = ""
+    redis_url: str = ""
+    action_workers: int = 4
+    review_token: str = ""
 
     @property
     def local_host(self) -> str:
@@ -171,6 +196,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     threshold = _number(raw, "MATCH_THRESHOLD", float)
     if threshold > 1:
         raise ConfigError(f"{PREFIX}MATCH_THRESHOLD must be between 0 and 1, got {threshold}")
+    max_wrong = _number(raw, "MAX_WRONG", float)
+    if not 0 < max_wrong < 1:
+        raise ConfigError(f"{PREFIX}MAX_WRONG must be between 0 and 1, got {raw['MAX_WRONG']!r}")
     dense = raw["DENSE"].lower()
     if dense not in _SWITCH:
         raise ConfigError(f"{PREFIX}DENSE must be on or off, got {raw['DENSE']!r}")
@@ -198,4 +226,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         actions_token=raw["ACTIONS_TOKEN"],
         session_secret=raw["SESSION_SECRET"],
         state_dir=_path(raw["STATE_DIR"]),
+        max_wrong=max_wrong,
+        retention_days=int(_number(raw, "RETENTION_DAYS", int)),
+        database_url=raw["DATABASE_URL"],
+        redis_url=raw["REDIS_URL"],
+        action_workers=max(1, int(_number(raw, "ACTION_WORKERS", int))),
+        review_token=raw["REVIEW_TOKEN"],
     )
