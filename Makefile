@@ -10,7 +10,8 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 
 .DEFAULT_GOAL := help
 .PHONY: help install index model widget browser-deps run shell test lint typecheck unit \
-        validate stories server-test browser-test evaluate live-eval dense-experiment clean
+        validate stories server-test browser-test evaluate live-eval dense-experiment clean \
+        nginx-deps cluster load
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -55,6 +56,22 @@ browser-deps: ## Install Debian's Chromium and ChromeDriver for the browser test
 run: install index model widget ## Start the action server and the Rasa server (Ctrl-C stops both)
 	$(PY) -m bot.launcher
 
+nginx-deps: ## Install Debian's nginx for the cluster profile, if missing
+	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then \
+	  echo "nginx is installed"; \
+	else \
+	  echo "installing nginx (apt) ..."; \
+	  apt-get update && apt-get install -y nginx; \
+	fi
+
+cluster: install index model widget nginx-deps ## 2 Rasa + 2 action servers, PostgreSQL, Redis, nginx on :8080
+	$(PY) -m bot.cluster
+
+LOAD_ARGS ?= --profiles run,cluster --saturate
+
+load: install index model widget nginx-deps ## Load run against make run and make cluster, side by side
+	$(PY) -m bot.load $(LOAD_ARGS)
+
 shell: install index model ## Hold a test conversation in the terminal (rasa shell)
 	$(PY) -m bot.launcher --shell
 
@@ -75,7 +92,7 @@ stories: install model ## Conversation tests through the trained model
 	$(BIN)/rasa test core --stories tests/test_stories.yml --model $(MODEL) \
 	  --out results/stories --fail-on-prediction-errors
 
-server-test: install index model widget ## Real servers over HTTP: REST and every messaging webhook
+server-test: install index model widget nginx-deps ## Real servers over HTTP: REST and every messaging webhook
 	$(BIN)/pytest -m "server" -q
 
 browser-test: install index model widget browser-deps ## The web widget in headless Chromium

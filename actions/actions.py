@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.compose import attribution, choose_answer, conversation_query, excerpt
+from actions.workers import off_loop
+from bot.compose import attribution, choose_answer, conversation_query, excerpt, shown
 from bot.embedding import encoder_for
 from bot.errors import BotError
 from bot.index import ArchiveIndex
@@ -47,11 +51,31 @@ DESCRIPTIVE_INTENTS = frozenset(
 
 
 class Services:
-    """Settings and archive index, opened on first use and then kept."""
+    """Settings and archive index, opened on first use and then kept.
 
-    def __init__(self, settings: Settings | None = None, index: ArchiveIndex | None = None):
+    ``make index`` builds a new index beside the live one and renames it into place; the
+    index is reopened when the file at ``settings.db_path`` is another one (its inode or
+    modification time changed), looked at no more than once every
+    :attr:`CHECK_SECONDS`, so running action servers answer from the new archive without
+    a restart. The old index is not closed (a search in another thread may still read
+    it); it is freed with its last reference. An injected index is never reopened.
+    """
+
+    #: Seconds between two looks at the index file.
+    CHECK_SECONDS = 1.0
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        index: ArchiveIndex | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._settings = settings
         self._index = index
+        self._clock = clock
+        self._file: tuple[int, int, int] | None = None
+        self._checked = 0.0
+        self._lock = threading.Lock()
 
     @property
     def settings(self) -> Settings:
@@ -60,14 +84,34 @@ class Services:
             self._settings = load_settings()
         return self._settings
 
+    def _identity(self) -> tuple[int, int, int] | None:
+        try:
+            info = os.stat(self.settings.db_path)
+        except OSError:
+            return None
+        return info.st_dev, info.st_ino, info.st_mtime_ns
+
     @property
     def index(self) -> ArchiveIndex:
         """The archive index; a failed open is retried on the next message."""
-        if self._index is None:
-            self._index = ArchiveIndex.open(
-                self.settings.db_path, encoder=encoder_for(self.settings)
-            )
-        return self._index
+        with self._lock:
+            now = self._clock()
+            if self._file is not None and now - self._checked >= self.CHECK_SECONDS:
+                self._checked = now
+                current = self._identity()
+                # a missing file (being replaced by hand) keeps the open index
+                if current is not None and current != self._file:
+                    logger.info(
+                        "the archive index %s was replaced; reopening it", self.settings.db_path
+                    )
+                    self._index = None
+            if self._index is None:
+                identity = self._identity()
+                self._index = ArchiveIndex.open(
+                    self.settings.db_path, encoder=encoder_for(self.settings)
+                )
+                self._file, self._checked = identity, now
+            return self._index
 
 
 _shared = Services()
@@ -112,7 +156,12 @@ def send_record(
     settings: Settings,
     similar: Iterable[Record] = (),
 ) -> None:
-    """Show one archived record as an answer card, similar questions as buttons."""
+    """Show one archived record as an answer card, similar questions as buttons.
+
+    The response's own buttons (domain.yml) offer the full reply and "Helpful" /
+    "Not helpful", whose payloads get the record id through ``record_entity``; the
+    record id also stays in the bot message's metadata for the review queue.
+    """
     buttons = [
         {
             "title": other.title,
@@ -125,6 +174,8 @@ def send_record(
         title=record.title,
         attribution=attribution(record),
         excerpt=excerpt(record.reply, settings.excerpt_chars),
+        record_id=record.id,
+        record_entity=json.dumps({ENTITY_RECORD: record.id}),
         buttons=buttons,
     )
 
@@ -143,7 +194,12 @@ class ArchiveAction(Action, ABC):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         try:
-            return self.answer(dispatcher, tracker, self.services.settings)
+            settings = self.services.settings
+            # the search (SQLite, the sentence model) blocks: it runs in the worker pool,
+            # so the action server's event loop keeps serving other patients meanwhile
+            return await off_loop(
+                settings.action_workers, self.answer, dispatcher, tracker, settings
+            )
         except BotError as exc:
             # The error's own message names the file or service, never patient text.
             logger.error("%s failed (%s); sending the technical-problem reply", self.name(), exc)
@@ -190,14 +246,14 @@ class ActionAnswerFromArchive(ArchiveAction):
             k=1 + settings.max_similar + 3,
             boost_terms=entity_values(tracker, BOOST_ENTITIES),
         )
-        answer = choose_answer(hits, settings.match_threshold, settings.max_similar)
+        answer = choose_answer(hits, settings.max_similar, settings.max_wrong)
         if answer is None:
             dispatcher.utter_message(response="utter_no_match")
             dispatcher.utter_message(response="utter_safety_advice")
             return [SlotSet(SLOT_HITS, []), SlotSet(SLOT_SHOWN, []), SlotSet(SLOT_CURRENT, None)]
         send_record(dispatcher, "utter_archive_answer", answer.record, settings, answer.similar)
         dispatcher.utter_message(response="utter_safety_advice")
-        good = [h.record.id for h in hits if h.score >= settings.match_threshold]
+        good = [h.record.id for h in shown(hits, settings.max_wrong)]
         return [
             SlotSet(SLOT_HITS, good),
             SlotSet(SLOT_SHOWN, [answer.record.id]),
@@ -269,3 +325,38 @@ class ActionShowSimilar(ArchiveAction):
         send_record(dispatcher, "utter_similar_answer", record, settings, similar)
         dispatcher.utter_message(response="utter_safety_advice")
         return [SlotSet(SLOT_SHOWN, shown), SlotSet(SLOT_CURRENT, record.id)]
+
+
+SLOT_FEEDBACK = "feedback"
+#: Feedback intents and the rating each one records.
+FEEDBACK_RATINGS = {"feedback_helpful": "helpful", "feedback_unhelpful": "unhelpful"}
+#: A typed message longer than this (in words) that reads as a health question is a new
+#: description that the NLU took for feedback: it is searched, not recorded.
+FEEDBACK_MAX_WORDS = 8
+
+
+class ActionRecordFeedback(ArchiveAction):
+    """The patient's "Helpful" / "Not helpful" on an answer is kept with the record id
+    in the conversation, and the patient gets a short thanks."""
+
+    def name(self) -> str:
+        return "action_record_feedback"
+
+    def answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+    ) -> list[EventType]:
+        typed = latest_text(tracker)
+        if typed and len(typed.split()) > FEEDBACK_MAX_WORDS and is_health_text(typed):
+            return ActionAnswerFromArchive(self.services).search(dispatcher, tracker, settings)
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        rating = FEEDBACK_RATINGS.get(str(intent))
+        picked = entity_values(tracker, [ENTITY_RECORD])
+        record_id = picked[0] if picked else tracker.get_slot(SLOT_CURRENT)
+        if rating is None or not record_id:
+            return nothing_shown(dispatcher, tracker, settings, self.services)
+        dispatcher.utter_message(
+            response="utter_feedback_thanks"
+            if rating == "helpful"
+            else "utter_feedback_not_helpful"
+        )
+        return [SlotSet(SLOT_FEEDBACK, {"rating": rating, "record_id": str(record_id)})]

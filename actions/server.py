@@ -8,7 +8,9 @@ actions`` serves, with the actions of this package) and, before it runs:
 - needs the shared secret on every path but ``/health`` (:mod:`actions.security`);
   the token is ``NEUROBOT_ACTIONS_TOKEN``, else the one kept in ``var/actions_token``;
 - allows no browser origin (no CORS: only the Rasa server calls it);
-- keeps patient text out of its log (:mod:`addons.privacy`).
+- keeps patient text out of its log (:mod:`addons.privacy`);
+- runs each action's search in a pool of ``NEUROBOT_ACTION_WORKERS`` threads
+  (:mod:`actions.workers`), so the event loop keeps answering other patients meanwhile.
 
 rasa_sdk's plugin hook (``attach_sanic_app_extensions``) would only find a top-level
 package named ``rasa_sdk_plugins`` and cannot change the interface it listens on, so the
@@ -49,13 +51,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     utils.update_sanic_log_level()
     privacy.install()
     try:
-        token = actions_token(load_settings())
+        settings = load_settings()
+        token = actions_token(settings)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     app = secure(create_app("actions", cors_origins=None), token)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
-    logger.info("action server listening on http://%s:%d", args.host, args.port)
+    logger.info(
+        "action server listening on http://%s:%d; searches run in %d worker threads",
+        args.host,
+        args.port,
+        settings.action_workers,
+    )
     app.run(args.host, args.port, workers=utils.number_of_sanic_workers())
     return 0
 

@@ -31,7 +31,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from addons import privacy
+from addons import privacy, stores
 from addons.platforms.botframework import BotFrameworkChannel
 from addons.platforms.facebook import FacebookChannel
 from addons.platforms.handlers import Handler, is_webhook_post
@@ -56,7 +56,9 @@ History = Callable[[str], Awaitable[list[str]]]
 
 #: Payloads of the bot's own buttons (and Rasa's restart); any other ``/...`` is read as
 #: words, so typed text cannot choose an intent.
-BUTTON_INTENTS = frozenset({"ask_full_reply", "ask_similar_question", "restart"})
+BUTTON_INTENTS = frozenset(
+    {"ask_full_reply", "ask_similar_question", "feedback_helpful", "feedback_unhelpful", "restart"}
+)
 _BUTTON = re.compile(r"/([A-Za-z_]+)(\{\s*\"record_id\"\s*:\s*\"[^\"{}]{1,200}\"\s*\})?")
 
 
@@ -92,11 +94,13 @@ class FallbackReplies:
 
 
 class WatchedOutput(OutputChannel):
-    """Passes every message on to the real output channel and counts them."""
+    """Passes every message on to the real output channel and counts them; drops them
+    once the turn's conversation could not be read (they answer an empty one)."""
 
-    def __init__(self, inner: OutputChannel) -> None:
+    def __init__(self, inner: OutputChannel, turn: stores.Turn | None = None) -> None:
         self.inner = inner
         self.sent = 0
+        self.turn = turn
 
     @classmethod
     def name(cls) -> str:
@@ -106,6 +110,8 @@ class WatchedOutput(OutputChannel):
         return getattr(self.inner, attribute)
 
     async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
+        if self.turn is not None and self.turn.unreadable:
+            return
         self.sent += 1
         await self.inner.send_response(recipient_id, message)
 
@@ -164,6 +170,24 @@ def guard(
         for reply in chosen:
             await watched.inner.send_response(message.sender_id or "", {"text": reply})
 
+    async def store_fallback(
+        message: UserMessage, watched: WatchedOutput, turn: stores.Turn, task: asyncio.Task[Any]
+    ) -> None:
+        # The tracker store logged what failed (addons/stores.py).
+        task.add_done_callback(_log_late_failure)
+        if turn.unreadable:
+            # What the turn would still compute answers an empty conversation: stop it.
+            # The latest message alone still decides an emergency (no store needed).
+            task.cancel()
+            urgent = await asyncio.to_thread(replies.urgent, [message.text])
+            chosen = urgent or list(replies.problem)
+            logger.error("the conversation could not be read; sending the fallback reply")
+        else:
+            chosen = list(replies.problem)  # answered, but the turn is not kept
+            logger.error("the conversation could not be saved; sending the fallback reply")
+        for reply in chosen:
+            await watched.inner.send_response(message.sender_id or "", {"text": reply})
+
     async def guarded(message: UserMessage) -> None:
         watched = WatchedOutput(message.output_channel)
         message.output_channel = watched
@@ -181,8 +205,21 @@ def guard(
             await watched.inner.send_response(sender, {"text": replies.too_long})
             return
         message.text = screen_payload(text)
-        task = asyncio.ensure_future(on_new_message(message))
-        done, _ = await asyncio.wait({task}, timeout=timeout)
+        # The task copies the context: the tracker store records into this turn.
+        turn = watched.turn = stores.Turn()
+        token = stores.TURN.set(turn)
+        try:
+            task = asyncio.ensure_future(on_new_message(message))
+        finally:
+            stores.TURN.reset(token)
+        unreadable = asyncio.ensure_future(turn.failed.wait())
+        done, _ = await asyncio.wait(
+            {task, unreadable}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        unreadable.cancel()
+        if turn.unreadable or (turn.unsaved and task in done):
+            await store_fallback(message, watched, turn, task)
+            return
         if task in done:
             error = task.exception()
             if error is not None:

@@ -8,15 +8,17 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+from bot import vectors
 from bot.archive import FORMATS, read_archive
 from bot.compose import attribution, excerpt
 from bot.embedding import encoder_for
 from bot.errors import ArchiveFormatError, BotError
 from bot.evaluation import add_commands
-from bot.index import ArchiveIndex
+from bot.index import ArchiveIndex, Hit
 from bot.live import add_command as add_live_command
 from bot.settings import load_settings
 
@@ -27,15 +29,61 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+#: How a progress bar reads: share, bar, count, time spent, time left, rate.
+BAR_FORMAT = (
+    "{desc}: {percentage:3.0f}% |{bar:20}| {n_fmt}/{total_fmt}{unit}, "
+    "{elapsed} spent, {remaining} left ({rate_fmt})"
+)
+
+
+def _progress_bar(total: int, what: str, unit: str = " records") -> Any:
+    """A progress bar on stderr with the time left (tqdm; redrawn at most once a second)."""
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        desc=what,
+        unit=unit,
+        file=sys.stderr,
+        mininterval=1.0,
+        smoothing=0.1,
+        bar_format=BAR_FORMAT,
+        ascii=not sys.stderr.isatty(),
+    )
+
+
+def _save_graph(index: ArchiveIndex, db: Path, previous: str | None = None) -> None:
+    """Build (or update from ``previous``'s) and save the vector graph of a large archive."""
+    if index.count() <= vectors.EXACT_LIMIT or not index.dense_ready():
+        return
+    with _progress_bar(index.count(), "vector graph") as bar:
+        last = [0]
+
+        def advance(done: int, total: int) -> None:
+            bar.update(done - last[0])
+            last[0] = done
+
+        vectors.save_dense_index(index, db, advance, previous)
+
+
 def cmd_import(args: argparse.Namespace) -> int:
-    """Import files into the index; a malformed file imports nothing."""
+    """Import files into the index; a malformed file imports nothing.
+
+    The records are written in place (one transaction); a large archive then gets the
+    vector graph of its new vectors (``bot.vectors``), and the graph of the old ones is
+    removed. Use ``bot archive build`` to replace a served index atomically.
+    """
     settings = load_settings()
     db = Path(args.db) if args.db else settings.db_path
     started = time.perf_counter()
     records = read_archive(args.files, args.format)
     _progress(f"read {len(records)} records from {len(args.files)} path(s)")
     with ArchiveIndex(db, encoder=encoder_for(settings)) as index:
-        written = index.upsert(records)
+        previous = vectors.vectors_id(index)
+        with _progress_bar(len(records), "importing") as bar:
+            written = index.upsert(records, progress=bar.update)
+        _save_graph(index, db, previous)
+        vectors.remove_stale(db, keep=vectors.vectors_id(index))
         total = index.count()
     took = time.perf_counter() - started
     print(f"imported {written} records into {db} ({total} in total) in {took:.1f} s")
@@ -56,7 +104,20 @@ def archive_fingerprint(paths: Sequence[Path], embedding: str = "none") -> str:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    """Rebuild the index from the configured archive, atomically."""
+    """Rebuild the index from the configured archive and swap it in atomically.
+
+    A running action server must never see a half-built archive, nor a SQLite file with
+    the vector graph of another build. So the whole new index is built beside the live
+    one: the SQLite file as ``<db>.building``, then (large archives) its vector graph as
+    ``<db>.<vectors_id>.ann``, named after the ``vectors_id`` the new SQLite file holds
+    in its ``meta`` table (written by the upsert), itself written to a partial file and
+    renamed. Only then is ``<db>.building`` renamed onto ``<db>`` (``os.replace``,
+    atomic): a reader opening ``<db>`` gets either the old file, which loads the old
+    graph, or the new one, which loads the new graph, never a mix. The old graphs are
+    removed after the swap; a reader that has one open keeps it (a memory map outlives
+    its name) and the old SQLite file it has open. With ``--if-changed`` and an index
+    that is up to date, only a missing graph is built.
+    """
     settings = load_settings()
     db = Path(args.db) if args.db else settings.db_path
     paths = [Path(p) for p in args.paths] or list(settings.archive_paths)
@@ -71,6 +132,8 @@ def cmd_build(args: argparse.Namespace) -> int:
         except Exception:  # an unreadable index is rebuilt below
             row = None
         if row and row[0] == fingerprint:
+            with ArchiveIndex(db, encoder=encoder) as index:
+                _save_graph(index, db)
             print(f"archive index {db} is up to date")
             return 0
     _progress(f"building the archive index {db} from {', '.join(map(str, paths))} ...")
@@ -79,46 +142,84 @@ def cmd_build(args: argparse.Namespace) -> int:
     temporary = db.with_name(db.name + ".building")
     temporary.unlink(missing_ok=True)
     with ArchiveIndex(temporary, encoder=encoder) as index:
-        index.upsert(records)
+        with _progress_bar(len(records), "indexing") as bar:
+            index.upsert(records, progress=bar.update)
         with index.db:
             index.db.execute(
                 "INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,)
             )
+        _save_graph(index, db)  # named after the new vectors_id and the final path
+        built = vectors.vectors_id(index)
     os.replace(temporary, db)
+    vectors.remove_stale(db, keep=built)
     took = time.perf_counter() - started
     print(f"built {db}: {len(records)} records in {took:.1f} s")
     return 0
 
 
+def _search_row(hit: Hit, excerpt_chars: int) -> dict[str, object]:
+    return {
+        "id": hit.record.id,
+        "title": hit.record.title,
+        "score": hit.score,
+        "probability": hit.probability,
+        "answer": hit.answer,
+        "responder": hit.record.responder,
+        "department": hit.record.department,
+        "source": hit.record.source,
+        "reply_date": hit.record.reply_date,
+        "excerpt": excerpt(hit.record.reply, excerpt_chars),
+        "matched": list(hit.matched),
+    }
+
+
+def _messages(path: str) -> Iterator[str]:
+    """Messages of a ``--queries`` file: JSON Lines with ``"q"``, or plain lines."""
+    try:
+        handle = open(path, encoding="utf-8")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise BotError(f"cannot read {path}: {exc.strerror}") from None
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            text = line.strip()
+            if not text:
+                continue
+            if text.startswith("{"):
+                try:
+                    row = json.loads(text)
+                except ValueError as exc:
+                    raise BotError(f"{path}:{number}: invalid JSON: {exc}") from None
+                if not isinstance(row, dict) or not isinstance(row.get("q"), str):
+                    raise BotError(f'{path}:{number}: expected an object with a string "q"')
+                yield row["q"]
+            else:
+                yield text
+
+
 def cmd_search(args: argparse.Namespace) -> int:
-    """Print ranked hits for a patient's text."""
+    """Print ranked hits for a patient's text, or one JSON line per message of a file."""
     settings = load_settings()
     db = Path(args.db) if args.db else settings.db_path
+    if (args.text is None) == (args.queries is None):
+        raise BotError("give either a text or --queries FILE")
     with ArchiveIndex.open(db, encoder=encoder_for(settings)) as index:
-        hits = index.search(args.text, k=args.k)
+        if args.queries is not None:
+            messages = list(_messages(args.queries))  # a bad line is reported before any search
+            for text in messages:
+                hits = index.search(text, k=args.k, max_wrong=settings.max_wrong)
+                rows = [_search_row(h, settings.excerpt_chars) for h in hits]
+                print(json.dumps({"q": text, "hits": rows}, ensure_ascii=False), flush=True)
+            return 0
+        hits = index.search(args.text, k=args.k, max_wrong=settings.max_wrong)
     if args.json:
-        rows = [
-            {
-                "id": h.record.id,
-                "title": h.record.title,
-                "score": h.score,
-                "responder": h.record.responder,
-                "department": h.record.department,
-                "source": h.record.source,
-                "reply_date": h.record.reply_date,
-                "excerpt": excerpt(h.record.reply, settings.excerpt_chars),
-                "matched": list(h.matched),
-                "above_threshold": h.score >= settings.match_threshold,
-            }
-            for h in hits
-        ]
+        rows = [_search_row(h, settings.excerpt_chars) for h in hits]
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     if not hits:
         print("no match")
     for rank, hit in enumerate(hits, start=1):
-        flag = "" if hit.score >= settings.match_threshold else "  (below threshold)"
-        print(f"{rank}. [{hit.score:.3f}] {hit.record.title}{flag}")
+        flag = ("  (answer)" if rank == 1 else "  (similar)") if hit.answer else ""
+        print(f"{rank}. [p={hit.probability:.2f}] {hit.record.title}{flag}")
         print(f"   {attribution(hit.record)}  id={hit.record.id}")
     return 0
 
@@ -157,8 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--db", help="index path (default: NEUROBOT_DB)")
     search.add_argument("--k", type=int, default=5, help="number of hits")
     search.add_argument("--json", action="store_true", help="print JSON")
-    search.add_argument("text", help="the patient's words")
+    search.add_argument(
+        "--queries", help='one JSON line per message of this file (JSON Lines "q", or plain lines)'
+    )
+    search.add_argument("text", nargs="?", help="the patient's words")
     search.set_defaults(func=cmd_search)
+    from bot.training import add_command as add_match_command
+
+    add_match_command(commands)
 
     evaluate = commands.add_parser("eval", help="evaluations")
     eval_commands = evaluate.add_subparsers(dest="eval_command", required=True)
@@ -167,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     triage.set_defaults(func=cmd_eval_triage)
     add_commands(eval_commands, commands)
     add_live_command(eval_commands)
+    from bot.conversations import add_command as add_conversations_command
+
+    add_conversations_command(commands)
+    from bot.review import add_command as add_review_command
+
+    add_review_command(commands)
     return parser
 
 

@@ -20,8 +20,8 @@ class Answer:
 
     Attributes:
         record: The best-matching archived record.
-        score: Its match score.
-        similar: Further records above the threshold, best first.
+        score: The probability that its question asks the same as the patient's.
+        similar: Further records the match decision shows, best first.
     """
 
     record: Record
@@ -50,22 +50,50 @@ def excerpt(text: str, limit: int) -> str:
     return window.rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
-def choose_answer(hits: Sequence[Hit], threshold: float, max_similar: int) -> Answer | None:
-    """Pick the answer from ranked hits, or None when no hit reaches the threshold.
+def choose_answer(
+    hits: Sequence[Hit], max_similar: int, max_wrong: float | None = None
+) -> Answer | None:
+    """Pick the answer from ranked hits, or None when the match decision shows none.
+
+    The best hit is the answer when the match model (:mod:`bot.match`) shows it; the
+    further hits it shows are the similar questions.
 
     Args:
-        hits: Search hits, best first.
-        threshold: Lowest score shown as an answer.
+        hits: Search hits, best first, each with its probability and decision.
         max_similar: How many further hits to offer as similar questions.
+        max_wrong: Decide again at this target share of wrong answers (None: keep the
+            decision the search made, :attr:`Hit.answer`).
     """
-    good = [h for h in hits if h.score >= threshold]
-    if not good:
+    good = shown(hits, max_wrong)
+    if not good or good[0] is not hits[0]:
         return None
     return Answer(
         record=good[0].record,
-        score=good[0].score,
+        score=good[0].probability,
         similar=tuple(h.record for h in good[1 : 1 + max_similar]),
     )
+
+
+def shown(hits: Sequence[Hit], max_wrong: float | None = None) -> list[Hit]:
+    """The hits the bot would show, best first (none unless the best hit is shown).
+
+    Args:
+        hits: Search hits, best first.
+        max_wrong: Decide at this target share of wrong answers (None: as searched).
+    """
+    if not hits:
+        return []
+    if max_wrong is None:
+        chosen = [h for h in hits if h.answer]
+    else:
+        from bot.match import SIMILAR_PROBABILITY, shipped_model
+
+        cut = shipped_model().cutoff(max_wrong)
+        if hits[0].probability < cut:
+            return []
+        bar = min(cut, SIMILAR_PROBABILITY)
+        chosen = [hits[0], *(h for h in hits[1:] if h.probability >= bar)]
+    return chosen if chosen and chosen[0] is hits[0] else []
 
 
 def conversation_query(messages: Sequence[str], keep: int = 3) -> str:

@@ -111,6 +111,10 @@ def load_rqe_pairs(path: Path) -> list[RqePair]:
 
 def rqe_archive_and_queries(
     pairs: Sequence[RqePair],
+    source: str = RQE_SOURCE,
+    *,
+    skip_identical: bool = False,
+    held: str | None = None,
 ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """Builds an FAQ archive and labelled queries from RQE pairs.
 
@@ -126,10 +130,18 @@ def rqe_archive_and_queries(
     lists the entailed FAQs' ids in order of first appearance. Every fifth
     query (index 4, 9, 14, ...) has split ``"held"``, the others ``"dev"``.
     A CHQ/FAQ pair labelled both ways counts as entailed. Pairs whose CHQ or
-    FAQ text is empty are ignored.
+    FAQ text is empty are ignored. FAQs of pairs labelled not entailed stay in
+    the archive: they are the look-alikes a query must not be matched to.
 
     Args:
         pairs: Pairs as returned by :func:`load_rqe_pairs`.
+        source: The ``source`` of every record.
+        skip_identical: Leave out queries whose text is one of their entailed FAQs
+            (ignoring case and spaces): the RQE train file pairs 1,444 questions
+            with themselves, which says nothing about matching. Splits are counted
+            over the queries kept.
+        held: Give every query this split instead of the every-fifth rule (the
+            RQE test file is held as a whole).
 
     Returns:
         A tuple ``(archive, queries)``.
@@ -148,7 +160,7 @@ def rqe_archive_and_queries(
                 "title": pair.faq,
                 "question": pair.faq,
                 "reply": "",
-                "source": RQE_SOURCE,
+                "source": source,
                 "responder": None,
                 "department": None,
                 "topics": [],
@@ -161,13 +173,22 @@ def rqe_archive_and_queries(
         if pair.entailed and faq_ids[pair.faq] not in ids:
             ids.append(faq_ids[pair.faq])
 
-    answerable = [(chq, ids) for chq, ids in entailed_ids.items() if ids]
+    texts = {record_id: _plain(faq) for faq, record_id in faq_ids.items()}
+    answerable = [
+        (chq, ids)
+        for chq, ids in entailed_ids.items()
+        if ids and not (skip_identical and any(texts[i] == _plain(chq) for i in ids))
+    ]
     queries: list[dict[str, object]] = [
         {
             "q": chq,
             "relevant_ids": ids,
-            "split": "held" if index % _HELD_EVERY == _HELD_EVERY - 1 else "dev",
+            "split": held or ("held" if index % _HELD_EVERY == _HELD_EVERY - 1 else "dev"),
         }
         for index, (chq, ids) in enumerate(answerable)
     ]
     return archive, queries
+
+
+def _plain(text: str) -> str:
+    return " ".join(text.casefold().split())

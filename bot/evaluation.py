@@ -1,11 +1,19 @@
-"""Retrieval evaluation: the shipped search against plain BM25 on labelled queries.
+"""Retrieval evaluation: the shipped search and its match decision against plain BM25.
 
-``bot eval retrieval`` imports an archive into a temporary index, runs every labelled
-query through :meth:`ArchiveIndex.search` (the shipped search) and
-:meth:`ArchiveIndex.baseline_search` (plain FTS5 BM25), and prints hit@1, hit@3,
-hit@10 and MRR@10 for both, per split. It also calibrates the no-match threshold: the
-share of queries answered correctly above it and, given off-topic queries, the share
-of those that would still get an answer.
+``bot eval retrieval`` imports archives into indexes, runs every labelled query through
+:meth:`ArchiveIndex.search` (the shipped search: FTS5 and nearest-vector candidates,
+ranked and decided by the match model, :mod:`bot.match`), the same on words alone, and
+:meth:`ArchiveIndex.baseline_search` (plain FTS5 BM25), and prints per archive and
+split hit@1, hit@3, hit@10 and MRR@10 for each, then the answer-decision table: at the
+default target share of wrong answers (``NEUROBOT_MAX_WRONG``) and at the other
+:data:`TARGETS`, the share of queries answered with a right record, answered with a
+wrong one, and told there is no close match, the share of queries whose top hit is
+right that get answered, and the share of off-topic messages answered.
+
+With no ``--archive``, the whole suite (:func:`suite_sets`) runs in one go: MedQuAD
+neurology with the team's lay queries, the question-shaped archive built from the RQE
+training pairs, the sample archive with the team's paraphrases, and the RQE test file
+(held as a whole).
 
 Query files are JSON Lines, one query a line::
 
@@ -22,12 +30,13 @@ and prints recall and false-alarm rate (:func:`evaluate_triage`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -35,16 +44,18 @@ from typing import Any
 from bot.archive import FORMATS, read_archive
 from bot.embedding import Encoder
 from bot.errors import ArchiveFormatError, BotError
-from bot.index import ArchiveIndex, Hit
+from bot.index import SCHEMA_VERSION, ArchiveIndex, Hit
 from bot.jsonl import json_objects
+from bot.match import MatchModel, shipped_model
 from bot.records import Record
 from bot.safety import assess, assess_conversation
+from bot.settings import PROJECT_ROOT
 from bot.vocabulary import Vocabulary
 
 #: The cut-offs reported.
 CUTOFFS = (1, 3, 10)
-#: Thresholds listed in the calibration sweep.
-SWEEP = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
+#: Target shares of wrong answers in the decision table (the default is added).
+TARGETS = (0.02, 0.05, 0.1, 0.2)
 
 Searcher = Callable[[str, int], list[Hit]]
 
@@ -76,22 +87,26 @@ class Metrics:
 
 
 @dataclass(frozen=True)
-class Calibration:
-    """How the no-match threshold splits answers.
+class Decisions:
+    """How the match decision splits queries at one target.
 
     Attributes:
-        threshold: The lowest score shown as an answer.
-        correct: Share of queries whose top hit is relevant and at or above threshold.
-        wrong: Share of queries whose top hit is not relevant but at or above threshold.
-        silent: Share of queries with no hit at or above threshold.
-        offtopic_answered: Share of off-topic queries whose top hit is at or above
-            threshold (None without off-topic queries).
+        target: The accepted share of wrong answers (``NEUROBOT_MAX_WRONG``).
+        cutoff: The probability cut-off it gives.
+        right: Share of queries answered with a relevant record.
+        wrong: Share of queries answered with a record that is not relevant.
+        no_match: Share of queries told there is no close archived reply.
+        answered_when_right: Of the queries whose top hit is relevant, the share
+            answered (None when no top hit is relevant).
+        offtopic_answered: Share of off-topic messages answered (None without them).
     """
 
-    threshold: float
-    correct: float
+    target: float
+    cutoff: float
+    right: float
     wrong: float
-    silent: float
+    no_match: float
+    answered_when_right: float | None
     offtopic_answered: float | None = None
 
 
@@ -195,30 +210,37 @@ def metrics(ranks: Sequence[int | None]) -> Metrics:
     return Metrics(count, hit(1), hit(3), hit(10), round(mrr, 4))
 
 
-def calibrate(
+def decisions(
     tops: Sequence[tuple[float, bool] | None],
-    threshold: float,
-    offtopic_scores: Sequence[float | None] | None = None,
-) -> Calibration:
-    """Split queries by their top hit at a threshold.
+    target: float,
+    model: MatchModel,
+    offtopic: Sequence[float | None] | None = None,
+) -> Decisions:
+    """Split queries by their top hit at one target share of wrong answers.
 
     Args:
-        tops: Per query, the top hit's score and whether it is relevant (None: no hit).
-        threshold: The no-match threshold.
-        offtopic_scores: Per off-topic query, its top score (None: no hit).
+        tops: Per query, the top hit's probability and whether it is relevant (None:
+            no hit).
+        target: The accepted share of wrong answers.
+        model: The match model whose cut-off table turns the target into a cut-off.
+        offtopic: Per off-topic message, its top hit's probability (None: no hit).
     """
+    cut = model.cutoff(target)
     count = max(len(tops), 1)
-    above = [top for top in tops if top is not None and top[0] >= threshold]
-    correct = sum(1 for _, relevant in above if relevant)
+    shown = [right for top in tops if top is not None for p, right in [top] if p >= cut]
+    right = sum(shown)
+    right_tops = sum(1 for top in tops if top is not None and top[1])
     answered = None
-    if offtopic_scores is not None:
-        hits = sum(1 for s in offtopic_scores if s is not None and s >= threshold)
-        answered = round(hits / max(len(offtopic_scores), 1), 4)
-    return Calibration(
-        threshold=threshold,
-        correct=round(correct / count, 4),
-        wrong=round((len(above) - correct) / count, 4),
-        silent=round((len(tops) - len(above)) / count, 4),
+    if offtopic is not None:
+        hits = sum(1 for p in offtopic if p is not None and p >= cut)
+        answered = round(hits / max(len(offtopic), 1), 4)
+    return Decisions(
+        target=target,
+        cutoff=cut,
+        right=round(right / count, 4),
+        wrong=round((len(shown) - right) / count, 4),
+        no_match=round((len(tops) - len(shown)) / count, 4),
+        answered_when_right=round(right / right_tops, 4) if right_tops else None,
         offtopic_answered=answered,
     )
 
@@ -233,7 +255,7 @@ class Run:
 
 
 def run_queries(searcher: Searcher, queries: Sequence[Query], k: int = 10) -> Run:
-    """Run every query through a searcher."""
+    """Run every query through a searcher; a top hit is kept with its probability."""
     ranks: list[int | None] = []
     tops: list[tuple[float, bool] | None] = []
     latencies: list[float] = []
@@ -242,7 +264,7 @@ def run_queries(searcher: Searcher, queries: Sequence[Query], k: int = 10) -> Ru
         hits = searcher(query.text, k)
         latencies.append((time.perf_counter() - started) * 1000)
         ranks.append(first_relevant_rank(hits[:k], query.relevant))
-        tops.append((hits[0].score, hits[0].record.id in query.relevant) if hits else None)
+        tops.append((hits[0].probability, hits[0].record.id in query.relevant) if hits else None)
     return Run(ranks, tops, latencies)
 
 
@@ -250,19 +272,29 @@ def evaluate(
     index: ArchiveIndex,
     queries: Sequence[Query],
     *,
-    threshold: float,
+    max_wrong: float = 0.05,
     offtopic: Sequence[str] | None = None,
     k: int = 10,
+    model: MatchModel | None = None,
 ) -> dict[str, Any]:
     """Compare the shipped search with the baseline on labelled queries.
 
+    Args:
+        index: The archive's index (filled with ``baseline=True``).
+        queries: The labelled queries.
+        max_wrong: The default target share of wrong answers.
+        offtopic: Messages the archive does not cover.
+        k: Hits looked at per query.
+        model: The match model (the shipped one by default).
+
     Returns:
         A JSON-ready report: per split (``all`` and each split the queries carry)
-        the metrics of both searches and the hit@1 ratio, the calibration of the
-        shipped search at ``threshold``, and a sweep over :data:`SWEEP`. When the
-        index re-ranks with sentence vectors, ``words_only`` holds the shipped search's
-        metrics without them (what the vectors add).
+        the metrics of the shipped search, of the baseline and the hit@1 ratio, and
+        the decision table at ``max_wrong`` and :data:`TARGETS`. When the index has
+        sentence vectors, ``words_only`` holds the shipped search's metrics without
+        them (what the vectors add).
     """
+    model = model or shipped_model()
     shipped = run_queries(lambda text, n: index.search(text, k=n), queries, k)
     baseline = run_queries(lambda text, n: index.baseline_search(text, k=n), queries, k)
     words_only = (
@@ -270,16 +302,17 @@ def evaluate(
         if index.dense_ready()
         else None
     )
-    off_scores: list[float | None] | None = None
+    off: list[float | None] | None = None
     if offtopic is not None:
-        off_scores = []
+        off = []
         for text in offtopic:
             hits = index.search(text, k=1)
-            off_scores.append(hits[0].score if hits else None)
+            off.append(hits[0].probability if hits else None)
+    targets = sorted({*TARGETS, max_wrong})
     splits = sorted({q.split for q in queries if q.split})
     report: dict[str, Any] = {
         "queries": len(queries),
-        "threshold": threshold,
+        "max_wrong": max_wrong,
         "embedding": index.encoder.model_id if words_only and index.encoder else None,
         "splits": {},
     }
@@ -292,8 +325,7 @@ def evaluate(
             "shipped": asdict(ours),
             "baseline": asdict(base),
             "hit1_ratio": round(ours.hit1 / base.hit1, 3) if base.hit1 else None,
-            "calibration": asdict(calibrate(tops, threshold, off_scores)),
-            "sweep": [asdict(calibrate(tops, t, off_scores)) for t in SWEEP],
+            "decisions": [asdict(decisions(tops, t, model, off)) for t in targets],
         }
         if words_only is not None:
             words = metrics([words_only.ranks[i] for i in chosen])
@@ -314,12 +346,15 @@ def _percentiles(values: Sequence[float]) -> dict[str, float]:
     return {"median": round(median, 2), "p95": round(p95, 2)}
 
 
-def load_rqe(path: Path) -> tuple[list[Record], list[Query]]:
-    """The RQE archive (one record per FAQ) and its labelled queries."""
+def _rqe_set(
+    path: Path, source: str, *, skip_identical: bool = False, held: str | None = None
+) -> tuple[list[Record], list[Query]]:
     from bot.datasets import load_rqe_pairs, rqe_archive_and_queries
 
     try:
-        archive, raw_queries = rqe_archive_and_queries(load_rqe_pairs(path))
+        archive, raw_queries = rqe_archive_and_queries(
+            load_rqe_pairs(path), source, skip_identical=skip_identical, held=held
+        )
     except (OSError, ValueError) as exc:
         raise BotError(str(exc)) from exc
     records = [Record.from_dict(row) for row in archive]
@@ -334,12 +369,105 @@ def load_rqe(path: Path) -> tuple[list[Record], list[Query]]:
     return records, queries
 
 
+def load_rqe(path: Path) -> tuple[list[Record], list[Query]]:
+    """The RQE archive (one record per FAQ) and its labelled queries."""
+    from bot.datasets import RQE_SOURCE
+
+    return _rqe_set(path, RQE_SOURCE)
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """One archive of the suite with its labelled queries."""
+
+    name: str
+    records: list[Record]
+    queries: list[Query]
+
+
+def suite_sets(data: Path, root: Path = PROJECT_ROOT) -> list[EvalSet]:
+    """The evaluation suite.
+
+    Args:
+        data: The shared data folder (``../shared/data``: MedQuAD, RQE).
+        root: The project (its sample archive and ``tests/eval`` query files).
+
+    Returns:
+        MedQuAD neurology with the lay queries; the question-shaped archive of the RQE
+        training pairs (FAQ side as the archive, false pairs' FAQs among them as
+        look-alikes, consumer side as the queries, questions paired with themselves
+        left out); the sample archive with the team's paraphrases; the RQE test file,
+        every query held.
+    """
+    neuro = data / "medquad" / "neuro.jsonl"
+    train_records, train_queries = _rqe_set(
+        data / "rqe" / "RQE_Train_8588_AMIA2016.xml",
+        "NIH FAQ (RQE training set)",
+        skip_identical=True,
+    )
+    test_records, test_queries = _rqe_set(
+        data / "rqe" / "RQE_Test_302_pairs_AMIA2016.xml", "NIH FAQ (RQE test set)", held="held"
+    )
+    return [
+        EvalSet(
+            "MedQuAD neurology, lay queries",
+            read_archive([neuro]),
+            load_queries(root / "tests" / "eval" / "neuro_lay_queries.jsonl", neuro),
+        ),
+        EvalSet("RQE training pairs, question-shaped", train_records, train_queries),
+        EvalSet(
+            "sample archive, paraphrases",
+            read_archive([root / "data" / "archive"]),
+            load_queries(root / "tests" / "eval" / "sample_paraphrases.jsonl", None),
+        ),
+        EvalSet("RQE test pairs (held)", test_records, test_queries),
+    ]
+
+
+@contextlib.contextmanager
+def open_set_index(
+    spec: EvalSet,
+    encoder: Encoder | None,
+    cache: Path | None = None,
+    vocabulary: Vocabulary | None = None,
+) -> Iterator[ArchiveIndex]:
+    """An index of one suite archive (with the baseline table).
+
+    Built in a temporary folder, or kept in ``cache`` and re-used while it holds the
+    same records, schema and embedding model.
+    """
+    key = "|".join(
+        [spec.name, str(len(spec.records)), SCHEMA_VERSION, encoder.model_id if encoder else "-"]
+    )
+    with contextlib.ExitStack() as stack:
+        if cache is None:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bot-eval-")))
+        else:
+            folder = cache
+            folder.mkdir(parents=True, exist_ok=True)
+        slug = "".join(c if c.isalnum() else "-" for c in spec.name.casefold())
+        path = folder / f"{slug}.sqlite3"
+        if path.exists():
+            index = stack.enter_context(ArchiveIndex(path, vocabulary, encoder))
+            row = index.db.execute("SELECT value FROM meta WHERE key = 'eval_set'").fetchone()
+            if row and row[0] == key:
+                yield index
+                return
+            index.close()
+            path.unlink()
+        index = stack.enter_context(ArchiveIndex(path, vocabulary, encoder))
+        index.upsert(spec.records, baseline=True)
+        with index.db:
+            index.db.execute("INSERT OR REPLACE INTO meta VALUES ('eval_set', ?)", (key,))
+        yield index
+
+
 def evaluate_files(
     archive: Path,
     fmt: str,
     queries_path: Path | None,
     *,
-    threshold: float,
+    max_wrong: float = 0.05,
     offtopic_path: Path | None = None,
     split: str = "all",
     k: int = 10,
@@ -364,28 +492,47 @@ def evaluate_files(
     if not queries:
         raise BotError("no queries to evaluate")
     offtopic = read_offtopic(offtopic_path) if offtopic_path else None
-    with (
-        tempfile.TemporaryDirectory(prefix="bot-eval-") as folder,
-        ArchiveIndex(Path(folder) / "eval.sqlite3", vocabulary, encoder) as index,
-    ):
-        index.upsert(records, baseline=True)
-        report = evaluate(index, queries, threshold=threshold, offtopic=offtopic, k=k)
+    spec = EvalSet(str(archive), records, queries)
+    with open_set_index(spec, encoder, None, vocabulary) as index:
+        report = evaluate(index, queries, max_wrong=max_wrong, offtopic=offtopic, k=k)
     report["archive"] = str(archive)
     report["records"] = len(records)
     return report
 
 
+def evaluate_suite(
+    data: Path,
+    *,
+    max_wrong: float = 0.05,
+    offtopic_path: Path | None = None,
+    k: int = 10,
+    encoder: Encoder | None = None,
+    cache: Path | None = None,
+) -> list[dict[str, Any]]:
+    """Evaluate every archive of :func:`suite_sets` in one run."""
+    offtopic = read_offtopic(offtopic_path) if offtopic_path else None
+    reports = []
+    for spec in suite_sets(data):
+        print(f"evaluating {spec.name} ...", file=sys.stderr, flush=True)
+        with open_set_index(spec, encoder, cache) as index:
+            report = evaluate(index, spec.queries, max_wrong=max_wrong, offtopic=offtopic, k=k)
+        report["archive"] = spec.name
+        report["records"] = len(spec.records)
+        reports.append(report)
+    return reports
+
+
 def format_report(report: dict[str, Any]) -> str:
     """The report as a table for people."""
     lines = [
-        f"{report['records']} records, {report['queries']} queries; sentence embeddings: "
-        f"{report.get('embedding') or 'off'}"
+        f"{report['archive']}: {report['records']} records, {report['queries']} queries; "
+        f"sentence embeddings: {report.get('embedding') or 'off'}"
     ]
     for split, part in report["splits"].items():
         ours, base = part["shipped"], part["baseline"]
         lines.append("")
         lines.append(f"[{split}] {ours['queries']} queries")
-        lines.append(f"  {'':10}{'hit@1':>8}{'hit@3':>8}{'hit@10':>8}{'MRR@10':>8}")
+        lines.append(f"  {'':11}{'hit@1':>8}{'hit@3':>8}{'hit@10':>8}{'MRR@10':>8}")
         rows = [("shipped", ours), ("baseline", base)]
         if "words_only" in part:
             rows.insert(1, ("words only", part["words_only"]))
@@ -396,12 +543,12 @@ def format_report(report: dict[str, Any]) -> str:
             )
         ratio = part["hit1_ratio"]
         lines.append(f"  hit@1 shipped/baseline: {ratio if ratio is not None else 'n/a'}")
-        lines.append("  threshold  correct  wrong  silent  off-topic answered")
-        for row in part["sweep"]:
-            mark = "*" if abs(row["threshold"] - report["threshold"]) < 1e-9 else " "
-            lines.append(_calibration_line(row, mark))
-        if not any(abs(r["threshold"] - report["threshold"]) < 1e-9 for r in part["sweep"]):
-            lines.append(_calibration_line(part["calibration"], "*"))
+        lines.append(
+            "   target  cut-off  right  wrong  no match  answered|top right  off-topic answered"
+        )
+        for row in part["decisions"]:
+            mark = "*" if abs(row["target"] - report["max_wrong"]) < 1e-9 else " "
+            lines.append(_decision_line(row, mark))
     latency = report["latency_ms"]
     lines.append("")
     lines.append(
@@ -412,39 +559,57 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _calibration_line(row: dict[str, Any], mark: str) -> str:
-    off = row["offtopic_answered"]
+def _share(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _decision_line(row: dict[str, Any], mark: str) -> str:
     return (
-        f" {mark}{row['threshold']:8.2f}  {row['correct']:7.3f}  {row['wrong']:5.3f}"
-        f"  {row['silent']:6.3f}  {'-' if off is None else f'{off:.3f}'}"
+        f" {mark}{row['target']:6.2f}  {row['cutoff']:7.2f}  {row['right']:5.3f}"
+        f"  {row['wrong']:5.3f}  {row['no_match']:8.3f}  {_share(row['answered_when_right']):>18}"
+        f"  {_share(row['offtopic_answered']):>18}"
     )
 
 
 def cmd_eval_retrieval(args: argparse.Namespace) -> int:
-    """Print the retrieval evaluation."""
+    """Print the retrieval evaluation (one archive, or the whole suite)."""
     from bot.embedding import encoder_for
     from bot.settings import load_settings
 
     settings = load_settings()
-    threshold = settings.match_threshold if args.threshold is None else args.threshold
-    print(f"evaluating {args.archive} ...", file=sys.stderr, flush=True)
+    max_wrong = settings.max_wrong if args.max_wrong is None else args.max_wrong
+    offtopic = Path(args.offtopic) if args.offtopic else None
+    encoder = encoder_for(settings)
     try:
-        report = evaluate_files(
-            Path(args.archive),
-            args.format,
-            Path(args.queries) if args.queries else None,
-            threshold=threshold,
-            offtopic_path=Path(args.offtopic) if args.offtopic else None,
-            split=args.split,
-            k=args.k,
-            encoder=encoder_for(settings),
-        )
+        if args.archive is None:
+            reports = evaluate_suite(
+                Path(args.data),
+                max_wrong=max_wrong,
+                offtopic_path=offtopic,
+                k=args.k,
+                encoder=encoder,
+                cache=Path(args.cache) if args.cache else None,
+            )
+        else:
+            print(f"evaluating {args.archive} ...", file=sys.stderr, flush=True)
+            reports = [
+                evaluate_files(
+                    Path(args.archive),
+                    args.format,
+                    Path(args.queries) if args.queries else None,
+                    max_wrong=max_wrong,
+                    offtopic_path=offtopic,
+                    split=args.split,
+                    k=args.k,
+                    encoder=encoder,
+                )
+            ]
     except OSError as exc:
         raise BotError(f"cannot read {exc.filename}: {exc.strerror}") from exc
     if args.json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
+        print(json.dumps(reports if args.archive is None else reports[0], indent=2))
     else:
-        print(format_report(report))
+        print("\n\n".join(format_report(r) for r in reports))
     return 0
 
 
@@ -576,17 +741,23 @@ def add_commands(
 ) -> None:
     """Register ``bot eval retrieval`` and ``bot bench``."""
     retrieval = eval_subparsers.add_parser(
-        "retrieval", help="hit@k and MRR of the shipped search against plain BM25"
+        "retrieval", help="hit@k, MRR and the answer decision of the shipped search vs BM25"
     )
-    retrieval.add_argument("--archive", required=True, help="archive file (or RQE XML)")
+    retrieval.add_argument(
+        "--archive", help="archive file (or RQE XML); without it, the whole suite"
+    )
     retrieval.add_argument(
         "--format", choices=(*FORMATS, "rqe"), default="auto", help="archive format"
     )
     retrieval.add_argument("--queries", help="JSON Lines queries (optional with rqe)")
+    retrieval.add_argument(
+        "--data", default=str(PROJECT_ROOT.parent / "shared" / "data"), help="shared data"
+    )
+    retrieval.add_argument("--cache", help="keep the suite's indexes here (re-used)")
     retrieval.add_argument("--k", type=int, default=10, help="hits looked at per query")
     retrieval.add_argument("--split", choices=("dev", "held", "all"), default="all")
     retrieval.add_argument(
-        "--threshold", type=float, help="no-match threshold (default NEUROBOT_MATCH_THRESHOLD)"
+        "--max-wrong", type=float, help="default target share of wrong answers (NEUROBOT_MAX_WRONG)"
     )
     retrieval.add_argument("--offtopic", help='JSON Lines {"q": ...} the archive does not cover')
     retrieval.add_argument("--json", action="store_true", help="print JSON")

@@ -8,8 +8,9 @@ reply are indexed: patients are matched to similar questions, and to replies tha
 describe what they feel, while bounded columns keep search fast on large archives.
 
 When an :class:`~bot.embedding.Encoder` is given, every record written also gets a
-sentence vector (``vectors`` table), and search re-ranks its word-based candidates by
-mixing in the cosine between the patient's message and each candidate.
+sentence vector (``vectors`` table), and search adds the records whose vectors are
+nearest the patient's message to FTS5's candidates. The union is ranked and decided on
+by the match model (:mod:`bot.match`).
 """
 
 from __future__ import annotations
@@ -18,12 +19,21 @@ import json
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.embedding import Encoder, from_blobs, record_text, to_blob
+from bot import match
+from bot.embedding import (
+    POOL_CHUNK,
+    POOL_WORKERS,
+    EmbeddingPool,
+    Encoder,
+    from_blobs,
+    record_text,
+    to_blob,
+)
 from bot.errors import IndexUnavailableError
 from bot.records import Record
 from bot.search import (
@@ -35,6 +45,7 @@ from bot.search import (
     keep_rarest,
 )
 from bot.text import content_stems, words
+from bot.vectors import new_vectors_id
 from bot.vocabulary import Vocabulary, load_vocabulary
 
 log = logging.getLogger(__name__)
@@ -42,13 +53,18 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = "3"
 #: Characters of the reply indexed as its lead.
 LEAD_CHARS = 1500
-#: Candidates FTS5 hands to the coverage scorer (and the re-ranking).
+#: Candidates FTS5 hands to the coverage scorer and the match model.
 CANDIDATES = 40
-#: Share of the final score that comes from the sentence-vector cosine (the rest is the
-#: word-based score); tuned on the development queries (README, "Evaluation").
-DENSE_WEIGHT = 0.5
-#: Records embedded per batch while importing.
-EMBED_BATCH = 128
+#: Share of :attr:`Hit.score` (what hits are ordered by) that comes from the
+#: sentence-vector cosine (the rest is the word-based score); tuned on the development
+#: queries (README, "Evaluation").
+DENSE_WEIGHT = match.DENSE_WEIGHT
+#: Nearest-vector candidates joined to FTS5's (their union is scored).
+DENSE_CANDIDATES = 20
+#: Records sampled for the archive's median question length (a signal of the model).
+ARCHIVE_SAMPLE = 1000
+#: Records embedded per model call in this process while importing (a progress step).
+EMBED_BATCH = 32
 #: The candidate query keeps the rarest concepts whose documents add up to this.
 POSTINGS_BUDGET = 5_000
 #: Weight of the BM25 rank relative to the best candidate's: a candidate scores its coverage
@@ -90,17 +106,84 @@ class Hit:
         score: How close it is to the patient's message, in [0, 1]: how much of the
             message it covers, mixed with the sentence-vector cosine when the index has
             vectors (for the baseline, the negated BM25 rank: larger is better, not
-            bounded).
+            bounded). Hits are ordered by it.
         matched: The patient's concepts the record covers.
+        probability: Estimated probability that the archived question asks the same as
+            the patient's (:mod:`bot.match`; 0 for the baseline).
+        answer: Whether the bot would show it: the best hit as the answer when its
+            probability reaches the cut-off for the accepted share of wrong answers,
+            and then further hits as similar questions when theirs reach
+            :data:`bot.match.SIMILAR_PROBABILITY`.
     """
 
     record: Record
     score: float
     matched: tuple[str, ...] = ()
+    probability: float = 0.0
+    answer: bool = False
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A search candidate before the match model: what :meth:`ArchiveIndex.candidates`
+    returns for each record of the union."""
+
+    rowid: int
+    score: float
+    matched: tuple[str, ...]
+    signals: match.Signals
 
 
 def _stemmed(text: str) -> str:
     return " ".join(content_stems(text))
+
+
+class _VectorWriter:
+    """Embeds the records an upsert writes, chunk by chunk, and stores their vectors.
+
+    With the real encoder and more than one core, chunks go to worker processes (started
+    with the second chunk, so a small import starts none) and at most two per worker
+    are in flight while the upsert goes on; otherwise they are embedded in this process.
+    """
+
+    def __init__(self, index: ArchiveIndex, progress: Callable[[int], None] | None) -> None:
+        self.index = index
+        self.progress = progress
+        self.pool: EmbeddingPool | None = None
+        self.chunks = 0
+
+    def __enter__(self) -> _VectorWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.close()
+
+    def add(self, pending: list[tuple[int, str]]) -> None:
+        if not pending or self.index.encoder is None:
+            return
+        self.chunks += 1
+        encoder = self.index.encoder
+        usable = isinstance(encoder, Encoder) and hasattr(encoder, "files")
+        if self.pool is None and self.chunks > 1 and POOL_WORKERS > 1 and usable:
+            self.pool = EmbeddingPool(encoder)
+        if self.pool is None:
+            for start in range(0, len(pending), EMBED_BATCH):
+                self._store(pending[start : start + EMBED_BATCH], None)
+            return
+        self.pool.submit(pending, [text for _, text in pending])
+        for done, matrix in self.pool.results(keep=2 * self.pool.workers):
+            self._store(done, matrix)
+
+    def finish(self) -> None:
+        if self.pool is not None:
+            for done, matrix in self.pool.results():
+                self._store(done, matrix)
+
+    def _store(self, pending: list[tuple[int, str]], matrix: Any) -> None:
+        self.index._write_vectors(pending, matrix)
+        if self.progress is not None:
+            self.progress(len(pending))
 
 
 class ArchiveIndex:
@@ -132,6 +215,13 @@ class ArchiveIndex:
         self._count: int | None = None
         self._df: dict[str, int] = {}
         self._dense: bool | None = None
+        self._question_length: tuple[int, float, float] | None = None  # records, medians
+        # the nearest-neighbour index over the vectors (bot.vectors.dense_index) and the
+        # vectors_id it was built for
+        self._vector_index: Any = None
+        self._vector_index_id: str | None = None
+        #: Rowids whose vectors the last upsert wrote (a saved graph is updated with them).
+        self.vector_changes: list[int] = []
 
     @classmethod
     def open(
@@ -186,6 +276,7 @@ class ArchiveIndex:
         *,
         baseline: bool = False,
         vectors: Mapping[str, Any] | None = None,
+        progress: Callable[[int], None] | None = None,
     ) -> int:
         """Insert records, replacing those whose id exists, in one transaction.
 
@@ -202,25 +293,35 @@ class ArchiveIndex:
             vectors: Precomputed vectors by record id, used instead of the encoder for
                 the records they cover (the benchmark gives generated records the
                 vector of the real record they were made from).
+            progress: Called with the number of records just finished (written, and
+                embedded when they are), now and then: a progress bar's update.
 
         Returns:
             How many records were written.
+
+        Records are embedded in chunks of :data:`bot.embedding.POOL_CHUNK` by worker
+        processes (:class:`bot.embedding.EmbeddingPool`) while this process goes on
+        writing; a small import is embedded here.
         """
         if baseline:
             self.db.executescript(_BASELINE_SCHEMA)
         self._count = None
         self._df = {}
         self._dense = None
+        self._vector_index = None
+        self.vector_changes = []
         written = 0
         delta: Counter[str] = Counter()
         pending: list[tuple[int, str]] = []
         given: list[tuple[int, bytes]] = []
-        with self.db:
+        embedder = _VectorWriter(self, progress)
+        with self.db, embedder:
             if self.encoder is not None:
                 held = self.db.execute("SELECT value FROM meta WHERE key = 'embedding'").fetchone()
                 if held and held[0] != self.encoder.model_id:  # never mix two models' vectors
                     self.db.execute("DELETE FROM vectors")
             for record in records:
+                waiting = False
                 row = self.db.execute("SELECT rowid FROM records WHERE id = ?", (record.id,))
                 found = row.fetchone()
                 if found:
@@ -265,15 +366,25 @@ class ArchiveIndex:
                     pending.append(
                         (rowid, record_text(record.title, record.question, record.reply))
                     )
-                    if len(pending) >= EMBED_BATCH:
-                        self._write_vectors(pending)
+                    waiting = True
+                    if len(pending) >= POOL_CHUNK:
+                        embedder.add(pending)
                         pending = []
                 else:
                     self.db.execute("DELETE FROM vectors WHERE rowid = ?", (rowid,))
                 written += 1
-            self._write_vectors(pending)
+                if progress is not None and not waiting:
+                    progress(1)  # counted now: no vector to wait for
+            embedder.add(pending)
+            embedder.finish()
             self.db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", given)
+            self.vector_changes.extend(rowid for rowid, _ in given)
             self._mark_vectors()
+            # a new id for the new set of vectors: a saved nearest-neighbour index of the
+            # old set (named after its id, bot.vectors) no longer belongs to this file
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('vectors_id', ?)", (new_vectors_id(),)
+            )
             # document frequencies kept in a table: fts5vocab counts them by reading
             # whole posting lists, too slow for common words on large archives
             self.db.executemany(
@@ -283,10 +394,13 @@ class ArchiveIndex:
             )
         return written
 
-    def _write_vectors(self, pending: Sequence[tuple[int, str]]) -> None:
+    def _write_vectors(self, pending: Sequence[tuple[int, str]], matrix: Any = None) -> None:
+        """Store the vectors of ``pending`` (rowid, text): ``matrix``, or embedded here."""
         if not pending or self.encoder is None:
             return
-        matrix = self.encoder.encode([text for _, text in pending])
+        if matrix is None:
+            matrix = self.encoder.encode([text for _, text in pending])
+        self.vector_changes.extend(rowid for rowid, _ in pending)
         self.db.executemany(
             "INSERT OR REPLACE INTO vectors (rowid, vector) VALUES (?, ?)",
             [(rowid, to_blob(row)) for (rowid, _), row in zip(pending, matrix, strict=True)],
@@ -360,101 +474,187 @@ class ArchiveIndex:
         return {stem: count for stem, count in result.items() if count > 0}
 
     def search(
-        self, text: str, k: int = 5, boost_terms: Iterable[str] = (), *, dense: bool = True
+        self,
+        text: str,
+        k: int = 5,
+        boost_terms: Iterable[str] = (),
+        *,
+        dense: bool = True,
+        max_wrong: float | None = None,
     ) -> list[Hit]:
-        """Find the archived questions most similar to a patient's message.
+        """Find the archived questions most similar to a patient's message, and decide
+        which of them the bot would show.
 
-        Candidates come from FTS5 (BM25 with column weights) over the patient's rarest
-        concepts: concepts are added, rarest first, while the documents they occur in
-        stay within :data:`POSTINGS_BUDGET`, so a message of common words costs the same
-        on a million records as on a thousand. Every candidate is then scored on all of
-        the patient's concepts (:func:`bot.search.coverage`) mixed with its BM25 rank
-        and, when the index holds vectors of the encoder's model, with the cosine of
-        its sentence vector to the message's (:data:`DENSE_WEIGHT`).
+        Candidates come from two sources. FTS5 (BM25 with column weights) looks for the
+        patient's rarest concepts: concepts are added, rarest first, while the
+        documents they occur in stay within :data:`POSTINGS_BUDGET`, so a message of
+        common words costs the same on a million records as on a thousand. When the
+        index holds vectors of the encoder's model, the :data:`DENSE_CANDIDATES`
+        records whose sentence vectors are nearest the message's join them
+        (:func:`bot.vectors.dense_index`), so a patient whose words miss the archive's
+        wording can still be matched. Every candidate of the union is then measured
+        (:class:`bot.match.Signals`: coverage of all the patient's concepts,
+        :func:`bot.search.coverage`, BM25 rank, cosine, ranks, lengths), ranked and
+        given a probability by the shipped match model (:mod:`bot.match`).
 
         Args:
             text: The patient's words; any characters are safe.
             k: How many hits to return at most.
             boost_terms: Entities the NLU recognised (symptom, body part, side).
-            dense: Re-rank with sentence vectors when the index can (False: words alone,
-                for evaluations).
+            dense: Use sentence vectors when the index can (False: words alone, for
+                evaluations).
+            max_wrong: Accepted share of wrong answers, which sets the probability
+                cut-off of :attr:`Hit.answer` (None: the model's default, 0.05).
 
         Returns:
-            Hits, best first, each scored in [0, 1]; empty when nothing matches at all.
+            Hits, best first; empty when nothing matches at all.
+        """
+        found = self.candidates(text, boost_terms, dense=dense)
+        if found is None or k <= 0:
+            return []
+        candidates, context = found
+        signals = [c.signals for c in candidates]
+        decided = match.shipped_model().decide(signals, context, max_wrong)[:k]
+        records = self._records([candidates[d.index].rowid for d in decided])
+        return [
+            Hit(
+                records[candidates[d.index].rowid],
+                round(candidates[d.index].score, 4),
+                candidates[d.index].matched,
+                probability=round(d.probability, 4),
+                answer=d.answer,
+            )
+            for d in decided
+        ]
+
+    def candidates(
+        self, text: str, boost_terms: Iterable[str] = (), *, dense: bool = True
+    ) -> tuple[list[Candidate], match.Context] | None:
+        """The union of FTS5 and nearest-vector candidates with their signals.
+
+        What :meth:`search` ranks and decides on; ``bot match train`` fits the model
+        on the same. None when the message has no concept the archive knows and no
+        vector neighbours.
         """
         concepts = analyze(text, self.vocabulary, boost_terms)
-        if not concepts or k <= 0:
-            return []
+        if not concepts:
+            return None
         total = self._total()
         stems = {s for c in concepts for s in c.stems}
         doc_freq = self._doc_freq(stems)
         weights = [concept_weight(c, doc_freq, total) for c in concepts]
         concepts, weights = keep_rarest(concepts, weights)
         chosen = candidate_concepts(concepts, doc_freq, POSTINGS_BUDGET)
-        if not chosen:
-            return []
-        rows = self.db.execute(
-            "SELECT rowid, bm25(search, ?, ?, ?, ?) AS rank FROM search "
-            "WHERE search MATCH ? ORDER BY rank LIMIT ?",
-            (*COLUMN_WEIGHTS, fts_query(chosen), max(CANDIDATES, k)),
-        ).fetchall()
-        if not rows:
-            return []
-        rowids = [rowid for rowid, _ in rows]
-        best_rank = min(rank for _, rank in rows)
+        rows = (
+            self.db.execute(
+                "SELECT rowid, bm25(search, ?, ?, ?, ?) AS rank FROM search "
+                "WHERE search MATCH ? ORDER BY rank LIMIT ?",
+                (*COLUMN_WEIGHTS, fts_query(chosen), CANDIDATES),
+            ).fetchall()
+            if chosen
+            else []
+        )
+        use_dense = dense and self.dense_ready()
+        query_vector = None
+        neighbours: list[tuple[int, float]] = []
+        if use_dense:
+            try:
+                assert self.encoder is not None
+                query_vector = self.encoder.encode_query(text)
+                neighbours = self._neighbours(query_vector)
+            except Exception:  # a failing model must not take search down with it
+                log.exception("searching with sentence vectors failed; ranking on words")
+                use_dense, query_vector, neighbours = False, None, []
+        if not rows and not neighbours:
+            return None
+        fts_rank = {rowid: position for position, (rowid, _) in enumerate(rows, start=1)}
+        dense_rank = {rowid: position for position, (rowid, _) in enumerate(neighbours, start=1)}
+        rowids = list(dict.fromkeys([*fts_rank, *dense_rank]))
+        best_rank = min((rank for _, rank in rows), default=0.0)
         ranks = dict(rows)
+        cosines = dict(neighbours)
+        if query_vector is not None:
+            cosines.update(self._cosines(query_vector, [r for r in rowids if r not in cosines]))
         marks = ",".join("?" * len(rowids))
         texts = self.db.execute(
             f"SELECT rowid, title, question, topics, lead FROM search WHERE rowid IN ({marks})",
             rowids,
         ).fetchall()
-        scored: list[tuple[float, int, int, tuple[str, ...]]] = []
-        order = {rowid: position for position, rowid in enumerate(rowids)}
+        found: list[Candidate] = []
         for rowid, title, question, topics, lead in texts:
-            head = set(f"{title} {question} {topics}".split())
-            score, matched = coverage(concepts, weights, head, set(lead.split()))
-            relative = ranks[rowid] / best_rank if best_rank < 0 else 0.0
-            score *= (1.0 + BM25_MIX * relative) / (1.0 + BM25_MIX)
-            scored.append((score, order[rowid], rowid, matched))
-        if dense and self.dense_ready():
-            try:
-                scored = self._rerank(text, scored)
-            except Exception:  # a failing model must not take search down with it
-                log.exception("re-ranking with sentence vectors failed; ranking on words")
-        scored.sort(key=lambda item: (-item[0], item[1]))
-        best = scored[:k]
-        records = self._records([rowid for _, _, rowid, _ in best])
-        return [Hit(records[rowid], round(score, 4), matched) for score, _, rowid, matched in best]
+            # coverage looks up the message's stems only: the record's other words are
+            # left out of the sets it is given (the same score, fewer words to hash)
+            question_words = f"{title} {question}".split()
+            head = stems.intersection(question_words)
+            head.update(stems.intersection(topics.split()))
+            covered, matched = coverage(concepts, weights, head, stems.intersection(lead.split()))
+            relative = ranks[rowid] / best_rank if rowid in ranks and best_rank < 0 else 0.0
+            word = covered * (1.0 + BM25_MIX * relative) / (1.0 + BM25_MIX)
+            cosine = cosines.get(rowid, 0.0)
+            score = (
+                (1 - DENSE_WEIGHT) * word + DENSE_WEIGHT * max(0.0, cosine) if use_dense else word
+            )
+            signals = match.Signals(
+                coverage=covered,
+                bm25=relative,
+                word=word,
+                cosine=cosine,
+                fts_rank=fts_rank.get(rowid),
+                dense_rank=dense_rank.get(rowid),
+                length=len(set(question_words)),
+            )
+            found.append(Candidate(rowid, score, matched, signals))
+        place = {rowid: position for position, rowid in enumerate(rowids)}
+        found.sort(key=lambda c: place[c.rowid])
+        question_length, reply_length = self._archive_traits()
+        context = match.Context(len(concepts), question_length, use_dense, reply_length)
+        return found, context
 
-    def _rerank(
-        self, text: str, scored: list[tuple[float, int, int, tuple[str, ...]]]
-    ) -> list[tuple[float, int, int, tuple[str, ...]]]:
-        """Mix each candidate's word-based score with its cosine to the message."""
-        assert self.encoder is not None
-        rowids = [rowid for _, _, rowid, _ in scored]
+    def _neighbours(self, query_vector: Any) -> list[tuple[int, float]]:
+        """The records whose vectors are nearest the message's (none without bot.vectors)."""
+        try:
+            from bot.vectors import dense_index
+        except ImportError:
+            return []
+        vectors = dense_index(self)
+        return vectors.search(query_vector, DENSE_CANDIDATES) if vectors is not None else []
+
+    def _cosines(self, query_vector: Any, rowids: Sequence[int]) -> dict[int, float]:
+        """Cosines of the message's vector to the stored vectors of some records."""
+        if not rowids:
+            return {}
         marks = ",".join("?" * len(rowids))
-        rows = dict(
-            self.db.execute(
-                f"SELECT rowid, vector FROM vectors WHERE rowid IN ({marks})", rowids
-            ).fetchall()
-        )
-        found = [rowid for rowid in rowids if rowid in rows]
-        cosines = dict(
-            zip(
-                found,
-                (from_blobs([rows[r] for r in found]) @ self.encoder.encode_query(text)).tolist(),
-                strict=True,
-            )
-        )
-        return [
-            (
-                (1 - DENSE_WEIGHT) * score + DENSE_WEIGHT * max(0.0, cosines.get(rowid, 0.0)),
-                position,
-                rowid,
-                matched,
-            )
-            for score, position, rowid, matched in scored
-        ]
+        rows = self.db.execute(
+            f"SELECT rowid, vector FROM vectors WHERE rowid IN ({marks})", list(rowids)
+        ).fetchall()
+        values = from_blobs([blob for _, blob in rows]) @ query_vector if rows else []
+        return {rowid: float(v) for (rowid, _), v in zip(rows, values, strict=True)}
+
+    def _archive_traits(self) -> tuple[float, float]:
+        """Median content words of the archive's questions and of its reply leads (a
+        sample of :data:`ARCHIVE_SAMPLE` records), cached until the count changes."""
+        total = self._total()
+        cached = self._question_length
+        if cached is not None and cached[0] == total:
+            return cached[1], cached[2]
+        low, high = self.db.execute("SELECT min(rowid), max(rowid) FROM records").fetchone()
+        questions: list[int] = []
+        replies: list[int] = []
+        if low is not None:
+            step = max(1, (high - low) // ARCHIVE_SAMPLE)
+            sample = list(range(low, high + 1, step))[:ARCHIVE_SAMPLE]
+            marks = ",".join("?" * len(sample))
+            for title, question, lead in self.db.execute(
+                f"SELECT title, question, lead FROM search WHERE rowid IN ({marks})", sample
+            ):
+                questions.append(len(set(f"{title} {question}".split())))
+                replies.append(len(set(lead.split())))
+
+        def median(values: list[int]) -> float:
+            return float(sorted(values)[len(values) // 2]) if values else 0.0
+
+        self._question_length = (total, median(questions), median(replies))
+        return self._question_length[1], self._question_length[2]
 
     def baseline_search(self, text: str, k: int = 10) -> list[Hit]:
         """Plain BM25 over title, question and reply (FTS5 porter, OR of the words).

@@ -3,6 +3,10 @@
 Used by ``make run`` (both servers), ``make shell`` (action server plus ``rasa shell``)
 and the server tests. It only starts processes and talks HTTP; it does not import Rasa.
 
+Before the servers start it writes the Rasa server's endpoints file from the settings
+(conversations in SQLite under ``var/`` or PostgreSQL, locks in Redis when configured:
+:mod:`bot.conversations`) and deletes the conversations older than the retention.
+
 ``make run`` says where to talk to the bot only once a warm-up message has had a real
 answer: the first message loads the dialogue model's graphs and the sentence model,
 which takes longer than the reply deadline, and the first patient should not pay for
@@ -28,7 +32,8 @@ from typing import Any
 
 import yaml
 
-from bot.errors import ServiceError
+from bot import conversations
+from bot.errors import BotError, ServiceError
 from bot.http import HttpClient
 from bot.secrets import actions_token, rest_token, write_private
 from bot.settings import PROJECT_ROOT, Settings, load_settings
@@ -44,6 +49,9 @@ WARM_UP_MESSAGE = (
 )
 # Sender ids starting with this are the launcher's own, never a patient's.
 WARM_UP_SENDER = "neurobot-warmup-"
+# How the REST channel stores them (addons.channels.REST_SENDER_PREFIX + sender): the
+# start deletes the previous runs' warm-up conversations.
+WARM_UP_CONVERSATION = "rest:" + WARM_UP_SENDER
 WARM_UP_SECONDS = 180.0
 # One try may wait while the model loads with the server's event loop blocked.
 WARM_UP_TRY_SECONDS = 60.0
@@ -96,10 +104,18 @@ def action_server_command(settings: Settings) -> list[str]:
 
 
 def rasa_server_command(
-    settings: Settings, model: Path = MODEL, credentials: Path = PROJECT_ROOT / "credentials.yml"
+    settings: Settings,
+    model: Path = MODEL,
+    credentials: Path = PROJECT_ROOT / "credentials.yml",
+    endpoints: Path | None = None,
 ) -> list[str]:
     """Command line of the Rasa server (channels from ``credentials``), on
-    ``settings.host``, CORS for ``settings.origins`` only."""
+    ``settings.host``, CORS for ``settings.origins`` only.
+
+    ``endpoints`` is the file :func:`prepare_conversations` wrote (action server,
+    tracker store, lock store); by default the project's ``endpoints.yml``, which names
+    the action server only (conversations in memory).
+    """
     return [
         rasa_bin(),
         "run",
@@ -110,12 +126,47 @@ def rasa_server_command(
         "--port",
         str(settings.rasa_port),
         "--endpoints",
-        str(PROJECT_ROOT / "endpoints.yml"),
+        str(endpoints or PROJECT_ROOT / "endpoints.yml"),
         "--credentials",
         str(credentials),
         "--cors",
         *settings.origins,
     ]
+
+
+def prepare_conversations(settings: Settings, log: Log = log_to_stderr) -> Path:
+    """Write the Rasa server's endpoints file and apply the retention, before start.
+
+    Conversations live in the SQLite file under the state dir (created 0600) or in
+    ``NEUROBOT_DATABASE_URL``; locks in Redis when ``NEUROBOT_REDIS_URL`` is set
+    (:mod:`bot.conversations`). Conversations older than ``NEUROBOT_RETENTION_DAYS`` are
+    deleted first; a database that cannot be reached is logged and the start goes on
+    (the Rasa server waits for it).
+
+    Returns:
+        The endpoints file (``<state_dir>/endpoints.yml``).
+
+    Raises:
+        ConfigError: A store URL is unusable, or the file cannot be written.
+    """
+    path = conversations.write_endpoints(settings)
+    log(conversations.describe(settings))
+    try:
+        removed = conversations.prune(settings)
+        warm_ups = conversations.forget(settings, WARM_UP_CONVERSATION)
+    except ServiceError as exc:
+        log(f"retention not applied: {exc}")
+    else:
+        kept = (
+            f"older than {settings.retention_days} days"
+            if settings.retention_days > 0
+            else "(retention 0: kept forever)"
+        )
+        log(
+            f"retention: removed {removed} conversation(s) {kept} and {warm_ups} "
+            "warm-up conversation(s)"
+        )
+    return path
 
 
 def write_credentials(path: Path, env: Mapping[str, str]) -> None:
@@ -414,6 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        endpoints = prepare_conversations(settings)
         print(f"starting the action server on port {settings.actions_port} ...", flush=True)
         actions = Supervised(
             "action server",
@@ -428,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # `rasa shell` with the guarded terminal channel: the same console, and the
             # same fallback guard as every other channel.
             command = [
-                *rasa_server_command(settings),
+                *rasa_server_command(settings, endpoints=endpoints),
                 "--connector",
                 "addons.channels.GuardedCmdlineInput",
             ]
@@ -440,7 +492,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = f"http://{settings.local_host}:{settings.rasa_port}"
         rasa = Supervised(
             "Rasa server",
-            rasa_server_command(settings, credentials=credentials),
+            rasa_server_command(settings, credentials=credentials, endpoints=endpoints),
             env,
             health_url=f"{base}/webhooks/rest/",
         )
@@ -475,7 +527,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
         return 0
-    except (ServiceError, subprocess.CalledProcessError) as exc:
+    except (BotError, subprocess.CalledProcessError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -133,8 +133,9 @@ def coverage(
     Args:
         concepts: The patient's concepts.
         weights: One weight per concept (:func:`concept_weight`).
-        head: Stems of the record's title, question and topics.
-        lead: Stems of the beginning of the record's reply.
+        head: Stems of the record's title, question and topics (those of the
+            message's concepts are enough: no other stem is looked up).
+        lead: Stems of the beginning of the record's reply (the same).
 
     Returns:
         The score in [0, 1] and the concepts matched (as the patient's stems).
@@ -144,14 +145,24 @@ def coverage(
         return 0.0, ()
     gained = 0.0
     matched: list[str] = []
+    expansion_lead = EXPANSION_CREDIT * LEAD_CREDIT
     for concept, weight in zip(concepts, weights, strict=True):
+        # the best credit of the concept's phrases: the patient's own phrase first; an
+        # expansion is looked at only while it could still raise the credit
+        phrases = concept.phrases
         best = 0.0
-        for index, phrase in enumerate(concept.phrases):
-            credit = 1.0 if index == 0 else EXPANSION_CREDIT
-            if all(s in head for s in phrase):
-                best = max(best, credit)
-            elif all(s in lead for s in phrase):
-                best = max(best, credit * LEAD_CREDIT)
+        if phrases:
+            if head.issuperset(phrases[0]):
+                best = 1.0
+            elif lead.issuperset(phrases[0]):
+                best = LEAD_CREDIT
+            for phrase in phrases[1:]:
+                if best >= EXPANSION_CREDIT:
+                    break
+                if head.issuperset(phrase):
+                    best = max(best, EXPANSION_CREDIT)
+                elif best < expansion_lead and lead.issuperset(phrase):
+                    best = expansion_lead
         if best:
             matched.append(" ".join(concept.own))
             gained += weight * best

@@ -20,7 +20,6 @@ DEFAULTS: dict[str, str] = {
     "RASA_PORT": "5005",
     "ACTIONS_PORT": "5055",
     "ACTIONS_URL": "",
-    "MATCH_THRESHOLD": "0.45",
     "DENSE": "on",
     "MAX_SIMILAR": "3",
     "EXCERPT_CHARS": "420",
@@ -41,6 +40,7 @@ DEFAULTS: dict[str, str] = {
     "REDIS_URL": "",
     "ACTION_WORKERS": "4",
     "REVIEW_TOKEN": "",
+    "CLUSTER_PORT": "8080",
 }
 
 
@@ -56,7 +56,6 @@ class Settings:
         actions_port: Port of the action server (``NEUROBOT_ACTIONS_PORT``).
         actions_url: Webhook URL of the action server; built from the host and port when
             empty.
-        match_threshold: Lowest match score shown as an answer (``NEUROBOT_MATCH_THRESHOLD``).
         dense: Re-rank search candidates with sentence embeddings (``NEUROBOT_DENSE``,
             ``on`` or ``off``); the index must be rebuilt after a change.
         max_similar: How many similar questions an answer lists.
@@ -93,6 +92,8 @@ class Settings:
             loop (``NEUROBOT_ACTION_WORKERS``).
         review_token: Credential of the operator's review page (``NEUROBOT_REVIEW_TOKEN``;
             empty: generated once).
+        cluster_port: Public port of the cluster profile's nginx (``NEUROBOT_CLUSTER_PORT``,
+            ``make cluster``).
     """
 
     db_path: Path
@@ -100,7 +101,6 @@ class Settings:
     rasa_port: int
     actions_port: int
     actions_url: str
-    match_threshold: float
     dense: bool
     max_similar: int
     excerpt_chars: int
@@ -121,6 +121,7 @@ class Settings:
     redis_url: str = ""
     action_workers: int = 4
     review_token: str = ""
+    cluster_port: int = 8080
 
     @property
     def local_host(self) -> str:
@@ -193,9 +194,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw['LOG_LEVEL']!r}"
         )
     actions_port = int(_number(raw, "ACTIONS_PORT", int))
-    threshold = _number(raw, "MATCH_THRESHOLD", float)
-    if threshold > 1:
-        raise ConfigError(f"{PREFIX}MATCH_THRESHOLD must be between 0 and 1, got {threshold}")
     max_wrong = _number(raw, "MAX_WRONG", float)
     if not 0 < max_wrong < 1:
         raise ConfigError(f"{PREFIX}MAX_WRONG must be between 0 and 1, got {raw['MAX_WRONG']!r}")
@@ -209,7 +207,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         actions_port=actions_port,
         actions_url=raw["ACTIONS_URL"]
         or f"http://{local_host(raw['HOST'])}:{actions_port}/webhook",
-        match_threshold=threshold,
         dense=_SWITCH[dense],
         max_similar=int(_number(raw, "MAX_SIMILAR", int)),
         excerpt_chars=int(_number(raw, "EXCERPT_CHARS", int)),
@@ -232,4 +229,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         redis_url=raw["REDIS_URL"],
         action_workers=max(1, int(_number(raw, "ACTION_WORKERS", int))),
         review_token=raw["REVIEW_TOKEN"],
+        cluster_port=int(_number(raw, "CLUSTER_PORT", int)),
     )

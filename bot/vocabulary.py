@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import yaml
@@ -24,9 +24,9 @@ class Vocabulary:
     groups: tuple[tuple[Phrase, ...], ...]
     group_of: dict[Phrase, int]
 
-    @property
+    @cached_property
     def longest(self) -> int:
-        """Length in stems of the longest phrase."""
+        """Length in stems of the longest phrase (computed once: every search asks)."""
         return max((len(p) for p in self.group_of), default=1)
 
     @classmethod

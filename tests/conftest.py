@@ -79,7 +79,7 @@ def index(vocabulary: Vocabulary) -> Iterator[ArchiveIndex]:
 def settings(tmp_path: Path) -> Settings:
     """Settings from a literal dict (no .env, no environment)."""
     return load_settings(
-        {"NEUROBOT_DB": str(tmp_path / "index.sqlite3"), "NEUROBOT_MATCH_THRESHOLD": "0.4"}
+        {"NEUROBOT_DB": str(tmp_path / "index.sqlite3"), "NEUROBOT_MAX_WRONG": "0.05"}
     )
 
 

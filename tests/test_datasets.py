@@ -178,3 +178,34 @@ def test_real_rqe_test_file_counts() -> None:
     assert {i for ids in relevant for i in ids} <= {r["id"] for r in archive}
     assert [r["id"] for r in archive] == [f"rqe-faq-{n}" for n in range(1, 162)]
     assert all(r["title"] == r["question"] and r["reply"] == "" for r in archive)
+
+
+def test_question_shaped_archive_skips_self_pairs_and_keeps_look_alikes() -> None:
+    pairs = [
+        RqePair("1", "How is  MIGRAINE treated?", "how is migraine treated?", True),
+        RqePair("2", "my hands shake when I write, what is it", "What causes tremor?", True),
+        RqePair("3", "my hands shake when I write, what is it", "What is migraine?", False),
+        RqePair("4", "numb feet at night, diabetic", "What is neuropathy?", True),
+    ]
+    archive, queries = rqe_archive_and_queries(
+        pairs, "Team archive", skip_identical=True, held="held"
+    )
+    # the look-alike of pair 3 stays in the archive; the self-pair's FAQ too
+    assert [(r["id"], r["title"], r["source"]) for r in archive] == [
+        ("rqe-faq-1", "how is migraine treated?", "Team archive"),
+        ("rqe-faq-2", "What causes tremor?", "Team archive"),
+        ("rqe-faq-3", "What is migraine?", "Team archive"),
+        ("rqe-faq-4", "What is neuropathy?", "Team archive"),
+    ]
+    assert queries == [
+        {
+            "q": "my hands shake when I write, what is it",
+            "relevant_ids": ["rqe-faq-2"],
+            "split": "held",
+        },
+        {"q": "numb feet at night, diabetic", "relevant_ids": ["rqe-faq-4"], "split": "held"},
+    ]
+    # without the option the self-pair is a query like any other, split every fifth
+    _, every = rqe_archive_and_queries(pairs)
+    assert every[0]["q"] == "How is  MIGRAINE treated?"
+    assert {q["split"] for q in every} == {"dev"}

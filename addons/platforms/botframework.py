@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -39,6 +40,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from addons.platforms.calls import PLATFORM_TIMEOUT, PlatformTimeout, call_platform
 from addons.platforms.dedupe import SeenIds
 from addons.platforms.handlers import Button, Handler, is_webhook_post
 from addons.platforms.text import limit_from, split_text
@@ -149,7 +151,12 @@ def switched_on(value: Any) -> bool:
 
 
 class BotFrameworkOutputChannel(BotFramework):
-    """Bot Framework output: split long texts, buttons as suggested actions."""
+    """Bot Framework output: split long texts, buttons as suggested actions.
+
+    The token request and every message run off the event loop with a timeout
+    (:func:`addons.platforms.calls.call_platform`); a refused or timed-out message is
+    logged (the HTTP status, never the text) and the turn goes on.
+    """
 
     token_url = MICROSOFT_TOKEN_URL
     limit = BOTFRAMEWORK_LIMIT
@@ -173,7 +180,17 @@ class BotFrameworkOutputChannel(BotFramework):
             "grant_type": "client_credentials",
             "scope": "https://api.botframework.com/.default",
         }
-        token_response = requests.post(self.token_url, data=payload, timeout=10)
+        try:
+            token_response = await call_platform(
+                "Bot Framework token",
+                requests.post,
+                self.token_url,
+                data=payload,
+                timeout=PLATFORM_TIMEOUT,
+            )
+        except (PlatformTimeout, requests.RequestException) as exc:
+            logger.error("could not get a Bot Framework token: %s", type(exc).__name__)
+            return None
         if not token_response.ok:
             logger.error("could not get a Bot Framework token")
             return None
@@ -186,6 +203,26 @@ class BotFrameworkOutputChannel(BotFramework):
             "Authorization": f"Bearer {token['access_token']}",
         }
         return BotFramework.headers
+
+    async def send(self, message_data: dict[str, Any]) -> None:
+        uri = f"{self.global_uri}conversations/{self.conversation['id']}/activities"
+        headers = await self._get_headers()
+        try:
+            answer = await call_platform(
+                "Bot Framework message",
+                requests.post,
+                uri,
+                headers=headers,
+                data=json.dumps(message_data),
+                timeout=PLATFORM_TIMEOUT,
+            )
+        except PlatformTimeout:
+            return
+        except requests.RequestException as exc:
+            logger.error("sending a Bot Framework message failed: %s", type(exc).__name__)
+            return
+        if not answer.ok:
+            logger.error("the Bot Framework refused a message (HTTP %d)", answer.status_code)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for part in split_text(text, self.limit):

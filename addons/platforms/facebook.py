@@ -11,19 +11,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
 from fbmessenger import MessengerClient
+from fbmessenger.attachments import Image
 from fbmessenger.elements import Text as FBText
 from fbmessenger.quick_replies import QuickReplies, QuickReply
+from fbmessenger.sender_actions import SenderAction
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.facebook import FacebookInput, Messenger, MessengerBot
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from addons.platforms.calls import PLATFORM_TIMEOUT, PlatformTimeout, call_platform
 from addons.platforms.dedupe import SeenIds
 from addons.platforms.handlers import Button, Handler
 from addons.platforms.options import numbered_options
@@ -83,15 +86,76 @@ def messenger_client(page_access_token: str, api_url: str | None) -> MessengerCl
 
 class MessengerOutputChannel(MessengerBot):
     """Messenger output: split long texts, buttons as quick replies (titles of at most
-    20 characters; when one is cut, the full titles are listed as numbered options)."""
+    20 characters; when one is cut, the full titles are listed as numbered options).
+
+    Every Graph API call runs off the event loop with a timeout
+    (:func:`addons.platforms.calls.call_platform`); a failed or timed-out call is logged
+    and the turn goes on, as a refused send does in fbmessenger.
+    """
 
     def __init__(self, client: MessengerClient, limit: int = MESSENGER_LIMIT) -> None:
         super().__init__(client)
         self.limit = limit
 
+    async def post(self, recipient_id: str, payload: Any) -> None:
+        """Send one message payload to the Graph API, off the event loop."""
+        try:
+            await call_platform(
+                "Messenger message",
+                self.messenger_client.send,
+                payload,
+                recipient_id,
+                "RESPONSE",
+                timeout=PLATFORM_TIMEOUT,
+            )
+        except PlatformTimeout:
+            pass
+        except Exception as exc:
+            logger.error("sending a Messenger message failed: %s", type(exc).__name__)
+
+    async def send_action(self, recipient_id: str, sender_action: str) -> None:
+        try:
+            await call_platform(
+                "Messenger sender action",
+                self.messenger_client.send_action,
+                SenderAction(sender_action).to_dict(),
+                recipient_id,
+                timeout=PLATFORM_TIMEOUT,
+            )
+        except PlatformTimeout:
+            pass
+        except Exception as exc:
+            logger.error("sending a Messenger sender action failed: %s", type(exc).__name__)
+
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for part in split_text(text, self.limit):
-            self.send(recipient_id, FBText(text=part))
+            await self.post(recipient_id, FBText(text=part).to_dict())
+
+    async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        await self.post(recipient_id, Image(url=image).to_dict())
+
+    async def send_elements(
+        self, recipient_id: str, elements: Iterable[dict[str, Any]], **kwargs: Any
+    ) -> None:
+        elements = list(elements)
+        for element in elements:
+            if "buttons" in element:
+                self._add_postback_info(element["buttons"])
+        payload = {
+            "attachment": {
+                "type": "template",
+                "payload": {"template_type": "generic", "elements": elements},
+            }
+        }
+        await self.post(recipient_id, payload)
+
+    async def send_custom_json(self, recipient_id: str, json_message: Any, **kwargs: Any) -> None:
+        messages = json_message if isinstance(json_message, list) else [json_message]
+        for message in messages:
+            if isinstance(message, dict) and "sender" in message:
+                recipient_id = message.pop("sender", {}).pop("id", recipient_id)
+                break
+        await self.post(recipient_id, json_message)
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[Button], **kwargs: Any
@@ -106,14 +170,14 @@ class MessengerOutputChannel(MessengerBot):
             ]
         *first, last = split_text(text, self.limit) or [" "]
         for part in first:
-            self.send(recipient_id, FBText(text=part))
+            await self.post(recipient_id, FBText(text=part).to_dict())
         replies = QuickReplies(
             quick_replies=[
                 QuickReply(title=title, payload=str(b["payload"]))
                 for title, b in zip(titles, buttons, strict=True)
             ]
         )
-        self.send(recipient_id, FBText(text=last, quick_replies=replies))
+        await self.post(recipient_id, FBText(text=last, quick_replies=replies).to_dict())
 
     async def send_quick_replies(
         self, recipient_id: str, text: str, quick_replies: list[Button], **kwargs: Any

@@ -18,8 +18,11 @@ from rasa.core.channels.twilio import TwilioInput, TwilioOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 
+from addons.platforms.calls import PLATFORM_TIMEOUT, PlatformTimeout, call_platform
 from addons.platforms.dedupe import SeenIds
 from addons.platforms.handlers import Button, Handler, is_webhook_post, rewrite_text
 from addons.platforms.options import NumberedOptions, numbered_options
@@ -36,7 +39,12 @@ TWILIO_OPTIONS = NumberedOptions()
 
 
 class TwilioOutputChannel(TwilioOutput):
-    """Twilio output (SMS and WhatsApp): split long texts, buttons as numbered options."""
+    """Twilio output (SMS and WhatsApp): split long texts, buttons as numbered options.
+
+    Each message is sent off the event loop with a timeout
+    (:func:`addons.platforms.calls.call_platform`); a refused or timed-out message is
+    logged (the error code, never the number or the text) and the turn goes on.
+    """
 
     def __init__(
         self,
@@ -49,6 +57,8 @@ class TwilioOutputChannel(TwilioOutput):
         options: NumberedOptions = TWILIO_OPTIONS,
     ) -> None:
         super().__init__(account_sid, auth_token, twilio_number)
+        # the twilio client's HTTP requests wait forever by default
+        self.http_client = TwilioHttpClient(timeout=PLATFORM_TIMEOUT)
         self.whatsapp_number = whatsapp_number
         self.limit = limit
         self.options = options
@@ -62,6 +72,17 @@ class TwilioOutputChannel(TwilioOutput):
             number = self.whatsapp_number or number
             return number if number.startswith("whatsapp:") else f"whatsapp:{number}"
         return number
+
+    async def _send_message(self, message_data: dict[str, Any]) -> Any:
+        try:
+            return await call_platform("Twilio message", self.messages.create, **message_data)
+        except PlatformTimeout:
+            return None
+        except TwilioRestException as exc:
+            logger.error("Twilio refused a message (HTTP %s, error %s)", exc.status, exc.code)
+        except Exception as exc:
+            logger.error("sending a Twilio message failed: %s", type(exc).__name__)
+        return None
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for part in split_text(text, self.limit):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import zipfile
 from pathlib import Path
@@ -14,6 +15,7 @@ from bot.embedding import (
     DIMENSION,
     MODEL_ID,
     Encoder,
+    encode_all,
     extract_tokenizer,
     from_blobs,
     load_encoder,
@@ -79,17 +81,21 @@ def test_search_mixes_the_word_score_with_the_cosine(encoder: Encoder) -> None:
     text = "for weeks my muscles twitch and my left hand is weaker"
     words = {h.record.id: h.score for h in index.search(text, k=5, dense=False)}
     mixed = index.search(text, k=5)
-    assert {h.record.id for h in mixed} == set(words)
+    # the nearest vectors join FTS5's candidates: every record of this tiny archive
+    assert set(words) < {h.record.id for h in mixed} == {"t1", "t2", "t3"}
     assert mixed[0].record.id == "t1"
     query = encoder.encode_query(text)
     for hit in mixed:
         record = hit.record
+        if record.id not in words:
+            continue
         vector = encoder.encode([f"{record.title}. {record.question} {record.reply}"])[0]
         weight = index_module.DENSE_WEIGHT
         expected = (1 - weight) * words[record.id] + weight * max(0.0, float(vector @ query))
         assert hit.score == pytest.approx(expected, abs=2e-3)
         assert 0.0 <= hit.score <= 1.0
-    assert [h.score for h in mixed] == sorted((h.score for h in mixed), reverse=True)
+    # ranked by the match model, each hit with its probability
+    assert all(0.0 <= h.probability <= 1.0 for h in mixed)
 
 
 def test_an_index_built_without_vectors_searches_on_words(encoder: Encoder) -> None:
@@ -188,3 +194,34 @@ def test_the_dense_switch(value: str, expected: bool) -> None:
 def test_a_bad_dense_switch_names_the_variable() -> None:
     with pytest.raises(Exception, match="NEUROBOT_DENSE"):
         load_settings({"NEUROBOT_DENSE": "maybe"})
+
+
+def test_batching_by_length_keeps_each_texts_own_vector(encoder: Encoder) -> None:
+    texts = ["numb", "my left hand has been numb and weak for two weeks now " * 8, "", "tremor"]
+    together = encoder.encode(texts)
+    alone = np.vstack([encoder.encode([text]) for text in texts])
+    assert np.abs(together - alone).max() < 1e-4
+
+
+def test_worker_processes_embed_like_this_process(encoder: Encoder) -> None:
+    texts = [f"record {n}: my hands shake {'when I hold a cup ' * (n % 5)}" for n in range(600)]
+    done: list[int] = []
+    pooled = encode_all(encoder, texts, done.append, workers=2)
+    assert np.abs(pooled - encoder.encode(texts)).max() < 1e-4
+    assert sum(done) == 600
+    assert len(done) > 1  # chunk by chunk
+
+
+def test_a_large_upsert_embeds_in_workers_and_stores_every_vector(encoder: Encoder) -> None:
+    base = TINY_ARCHIVE[0]
+    records = [
+        dataclasses.replace(base, id=f"r{n}", title=f"twitching number {n}") for n in range(600)
+    ]
+    index = ArchiveIndex(":memory:", TINY_VOCABULARY, encoder)
+    done: list[int] = []
+    index.upsert(records, progress=done.append)
+    assert sum(done) == 600
+    stored = index.db.execute("SELECT vector FROM vectors ORDER BY rowid").fetchall()
+    expected = encoder.encode([f"{r.title}. {r.question} {r.reply}" for r in records])
+    assert np.abs(from_blobs([b for (b,) in stored]) - expected).max() < 2e-3
+    assert index.dense_ready()

@@ -5,21 +5,28 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bot import match
 from bot.benchmark import MESSAGE_WORDS, messages, synthetic_records
 from bot.evaluation import (
-    Calibration,
+    Decisions,
+    EvalSet,
     Metrics,
     Query,
-    calibrate,
+    decisions,
     evaluate,
     evaluate_files,
+    format_report,
     load_queries,
     metrics,
+    open_set_index,
     raw_field_values,
+    suite_sets,
 )
 from bot.index import ArchiveIndex
+from bot.match import Cutoff, MatchModel
 from bot.vocabulary import Vocabulary
-from tests.conftest import TINY_ARCHIVE, write
+from tests.bot.test_match import model as hand_model
+from tests.conftest import ROOT, SHARED, TINY_ARCHIVE, write
 
 
 def test_metrics_from_first_relevant_ranks() -> None:
@@ -29,12 +36,22 @@ def test_metrics_from_first_relevant_ranks() -> None:
     assert metrics([]) == Metrics(0, 0.0, 0.0, 0.0, 0.0)
 
 
-def test_calibration_splits_answers_at_the_threshold() -> None:
-    tops = [(0.9, True), (0.6, False), (0.3, True), None]
-    assert calibrate(tops, 0.5, offtopic_scores=[0.7, 0.2, None, 0.1]) == Calibration(
-        threshold=0.5, correct=0.25, wrong=0.25, silent=0.5, offtopic_answered=0.25
+def test_decisions_split_queries_at_the_cutoff_of_a_target() -> None:
+    chosen: MatchModel = hand_model()  # 0.05 -> cut-off 0.7, 0.1 -> 0.5
+    tops = [(0.9, True), (0.6, False), (0.75, False), (0.3, True), None]
+    assert decisions(tops, 0.05, chosen, offtopic=[0.8, 0.2, None, 0.1]) == Decisions(
+        target=0.05,
+        cutoff=0.7,
+        right=0.2,
+        wrong=0.2,
+        no_match=0.6,
+        answered_when_right=0.5,
+        offtopic_answered=0.25,
     )
-    assert calibrate(tops, 0.2).offtopic_answered is None
+    looser = decisions(tops, 0.1, chosen)
+    assert (looser.cutoff, looser.right, looser.wrong, looser.no_match) == (0.5, 0.2, 0.4, 0.4)
+    assert looser.offtopic_answered is None
+    assert decisions([None, (0.9, False)], 0.05, chosen).answered_when_right is None
 
 
 def test_relevant_field_maps_to_record_ids(tmp_path: Path) -> None:
@@ -75,7 +92,12 @@ def test_evaluate_compares_shipped_and_baseline_per_split(vocabulary: Vocabulary
         Query("muscle twitching and weak hand", frozenset({"t1"}), "dev"),
         Query("headache every afternoon", frozenset({"t3"}), "held"),
     ]
-    report = evaluate(index, queries, threshold=0.45, offtopic=["weather in paris"])
+    chosen = MatchModel(
+        match.Linear.from_dict(hand_model(signal="word").ranker.to_dict(), match.RANKER_FEATURES),
+        hand_model().decision,
+        (Cutoff(0.5, 0.0, 1.0),),
+    )
+    report = evaluate(index, queries, offtopic=["weather in paris"], model=chosen)
     assert report["queries"] == 3
     assert list(report["splits"]) == ["all", "dev", "held"]
     dev = report["splits"]["dev"]
@@ -83,14 +105,23 @@ def test_evaluate_compares_shipped_and_baseline_per_split(vocabulary: Vocabulary
     # plain BM25 has no vocabulary: "pins and needles" is only in t2's title there too
     assert dev["baseline"] == {"queries": 2, "hit1": 1.0, "hit3": 1.0, "hit10": 1.0, "mrr10": 1.0}
     assert dev["hit1_ratio"] == 1.0
-    assert dev["calibration"] == {
-        "threshold": 0.45,
-        "correct": 1.0,
+    assert [row["target"] for row in dev["decisions"]] == [0.02, 0.05, 0.1, 0.2]
+    assert dev["decisions"][1] == {
+        "target": 0.05,
+        "cutoff": 0.5,
+        "right": 1.0,
         "wrong": 0.0,
-        "silent": 0.0,
+        "no_match": 0.0,
+        "answered_when_right": 1.0,
         "offtopic_answered": 0.0,
     }
     assert report["splits"]["held"]["shipped"]["hit1"] == 1.0
+    report["archive"], report["records"] = "tiny", 3
+    table = format_report(report)
+    assert "[dev] 2 queries" in table
+    assert (
+        " *  0.05     0.50  1.000  0.000     0.000               1.000               0.000" in table
+    )
 
 
 RQE_XML = """<?xml version="1.0" encoding="UTF-8"?>
@@ -107,7 +138,7 @@ RQE_XML = """<?xml version="1.0" encoding="UTF-8"?>
 
 def test_rqe_archive_and_queries_come_from_one_file(tmp_path: Path, vocabulary: Vocabulary) -> None:
     path = write(tmp_path / "rqe.xml", RQE_XML)
-    report = evaluate_files(path, "rqe", None, threshold=0.3, vocabulary=vocabulary)
+    report = evaluate_files(path, "rqe", None, vocabulary=vocabulary)
     assert report["records"] == 2
     assert report["queries"] == 2
     assert list(report["splits"]) == ["all", "dev"]
@@ -129,3 +160,45 @@ def test_bench_records_and_messages_are_deterministic() -> None:
     texts = messages(TINY_ARCHIVE, 4)
     assert texts == messages(TINY_ARCHIVE, 4)
     assert [len(t.split()) for t in texts] == [MESSAGE_WORDS] * 4
+
+
+def test_a_suite_index_is_kept_and_reused_while_its_records_are_the_same(
+    tmp_path: Path, vocabulary: Vocabulary
+) -> None:
+    spec = EvalSet("tiny set", list(TINY_ARCHIVE), [])
+    with open_set_index(spec, None, tmp_path, vocabulary) as index:
+        assert index.count() == 3
+        index.db.execute("INSERT INTO meta VALUES ('marker', 'kept')")
+        index.db.commit()
+    with open_set_index(spec, None, tmp_path, vocabulary) as index:
+        assert index.db.execute("SELECT value FROM meta WHERE key = 'marker'").fetchone()
+    smaller = EvalSet("tiny set", list(TINY_ARCHIVE[:2]), [])
+    with open_set_index(smaller, None, tmp_path, vocabulary) as index:
+        assert index.count() == 2
+        assert not index.db.execute("SELECT value FROM meta WHERE key = 'marker'").fetchone()
+
+
+def test_the_suite_holds_each_archive_with_dev_and_held_queries() -> None:
+    sets = {s.name: s for s in suite_sets(SHARED / "data", ROOT)}
+    assert list(sets) == [
+        "MedQuAD neurology, lay queries",
+        "RQE training pairs, question-shaped",
+        "sample archive, paraphrases",
+        "RQE test pairs (held)",
+    ]
+    for spec in sets.values():
+        ids = {r.id for r in spec.records}
+        assert all(q.relevant and q.relevant <= ids for q in spec.queries), spec.name
+    assert {q.split for q in sets["RQE test pairs (held)"].queries} == {"held"}
+    rqe = sets["RQE training pairs, question-shaped"]
+    assert len(rqe.records) == 4616
+    texts = {r.id: r.question.casefold() for r in rqe.records}
+    # questions paired with themselves are left out of the queries
+    assert not any(
+        " ".join(q.text.casefold().split()) == " ".join(texts[i].split())
+        for q in rqe.queries
+        for i in q.relevant
+    )
+    sample = sets["sample archive, paraphrases"]
+    assert len(sample.records) == 165
+    assert {q.split for q in sample.queries} == {"dev", "held"}

@@ -108,3 +108,15 @@ def test_document_frequencies_follow_updates(index: ArchiveIndex) -> None:
     kept = index.db.execute("SELECT term, doc FROM terms WHERE doc > 0 ORDER BY term")
     counted = index.db.execute("SELECT term, doc FROM search_vocab ORDER BY term")
     assert kept.fetchall() == counted.fetchall()
+
+
+def test_every_upsert_gives_the_vectors_a_new_id(index: ArchiveIndex) -> None:
+    from bot.vectors import vectors_id
+
+    first = vectors_id(index)
+    assert first is not None
+    index.upsert([TWITCH])
+    second = vectors_id(index)
+    assert second is not None
+    assert second != first
+    assert vectors_id(index) == second  # reading it writes nothing

@@ -6,12 +6,9 @@ chromium + chromium-driver at /usr/bin. Screenshots go to tests/artifacts/.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,18 +19,17 @@ from tests.channels.harness import ALS, SAFETY, Servers, wait_for
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 MOBILE = (375, 812)
 DESKTOP = (1280, 900)
 
-webdriver = pytest.importorskip("selenium.webdriver")
+pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
+
+from tests.browser.chromium import headless_chromium, screenshot  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -50,32 +46,9 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
 
 @pytest.fixture
 def browser() -> Iterator[WebDriver]:
-    if not CHROMIUM.exists() or not CHROMEDRIVER.exists():
-        pytest.fail(
-            "install chromium and chromium-driver (apt-get install chromium chromium-driver)"
-        )
-    profile = tempfile.mkdtemp(prefix="neurobot-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        f"--window-size={MOBILE[0]},{MOBILE[1]}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=webdriver.ChromeService(str(CHROMEDRIVER)), options=options)
-    set_size(driver, MOBILE, mobile=True)
-    try:
+    with headless_chromium(*MOBILE) as driver:
+        set_size(driver, MOBILE, mobile=True)
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def visible(driver: WebDriver, css: str, seconds: float = 60) -> list[WebElement]:
@@ -120,11 +93,6 @@ def set_size(driver: WebDriver, size: tuple[int, int], mobile: bool) -> None:
     )
 
 
-def screenshot(driver: WebDriver, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    driver.save_screenshot(str(ARTIFACTS / name))
-
-
 def test_conversation_card_full_reply_and_reload(servers: Servers, browser: WebDriver) -> None:
     page = f"{servers.url}/webhooks/widget/"
     browser.get(page)
@@ -147,9 +115,11 @@ def test_conversation_card_full_reply_and_reload(servers: Servers, browser: WebD
     assert card.find_element(By.CSS_SELECTOR, ".excerpt").text
     buttons = card.find_elements(By.CSS_SELECTOR, ".options button")
     assert buttons[0].text == "Read the full reply"
-    assert 2 <= len(buttons) <= 4
+    # then "Helpful" / "Not helpful", then the similar questions
+    assert [b.text for b in buttons[1:3]] == ["Helpful", "Not helpful"]
+    assert 4 <= len(buttons) <= 6
     assert all(
-        (b.get_attribute("aria-label") or "").startswith("Similar question: ") for b in buttons[1:]
+        (b.get_attribute("aria-label") or "").startswith("Similar question: ") for b in buttons[3:]
     )
     advice = visible(browser, ".safety")[0]
     assert SAFETY in " ".join(advice.text.split())
@@ -186,7 +156,7 @@ def test_conversation_card_full_reply_and_reload(servers: Servers, browser: WebD
     # the server kept the conversation too: a similar question from the old card works
     similar = browser.find_elements(By.CSS_SELECTOR, ".card")[0].find_elements(
         By.CSS_SELECTOR, ".options button"
-    )[1]
+    )[3]
     similar.click()
     third = count_at_least(browser, ".card", 3)[2]
     assert third.find_element(By.CSS_SELECTOR, ".card-kind").text == (

@@ -228,8 +228,10 @@ def test_telegram_answer_card_with_an_inline_keyboard_then_the_safety_advice(
     assert "\nAnswered by: " in card["text"]
     keyboard = json.loads(card["reply_markup"])["inline_keyboard"]
     assert keyboard[0] == [{"text": "Read the full reply", "callback_data": "/ask_full_reply"}]
-    assert 1 <= len(keyboard[1:]) <= 3
-    assert all(row[0]["callback_data"].startswith("/ask_similar_question") for row in keyboard[1:])
+    # then "Helpful" / "Not helpful" (payloads with the record id), then similar questions
+    assert [row[0]["text"] for row in keyboard[1:3]] == ["Helpful", "Not helpful"]
+    assert 1 <= len(keyboard[3:]) <= 3
+    assert all(row[0]["callback_data"].startswith("/ask_similar_question") for row in keyboard[3:])
     assert all(len(row[0]["callback_data"].encode()) <= 64 for row in keyboard)
     assert advice["text"] == SAFETY
 
@@ -318,7 +320,8 @@ def test_slack_answer_card_with_buttons_then_the_safety_advice(platforms: Platfo
         "Read the full reply",
         "/ask_full_reply",
     )
-    assert all(b["value"].startswith("/ask_similar_question") for b in buttons[1:])
+    assert [b["text"]["text"] for b in buttons[1:3]] == ["Helpful", "Not helpful"]
+    assert all(b["value"].startswith("/ask_similar_question") for b in buttons[3:])
     assert all(len(b["text"]["text"]) <= 75 for b in buttons)
     assert advice["text"] == SAFETY
 
@@ -429,8 +432,11 @@ def test_messenger_answer_card_with_quick_replies_then_the_safety_advice(
     replies = card["quick_replies"]
     assert replies[0]["payload"] == "/ask_full_reply"
     assert all(r["content_type"] == "text" and len(r["title"]) <= 20 for r in replies)
-    assert all(r["payload"].startswith("/ask_similar_question") for r in replies[1:])
-    assert 1 <= len(replies[1:]) <= 3
+    # a title cut to 20 characters numbers every quick reply, as in the listed options
+    assert [r["title"] for r in replies[1:3]] == ["2. Helpful", "3. Not helpful"]
+    assert all(r["payload"].startswith("/feedback_") for r in replies[1:3])
+    assert all(r["payload"].startswith("/ask_similar_question") for r in replies[3:])
+    assert 1 <= len(replies[3:]) <= 3
     # titles cut to 20 characters are listed in full as numbered options
     assert "\n1. Read the full reply\n" in card["text"]
     assert advice["text"] == SAFETY
@@ -523,9 +529,12 @@ def test_sms_numbered_options_a_digit_maps_back_and_long_replies_are_split(
     assert all(len(m["Body"]) <= TWILIO_MAX for m in first)
     assert first[0]["Body"].startswith(CARD_START)
     card = "\n".join(m["Body"] for m in first[:-1])
-    assert "Reply with the number of your choice:\n1. Read the full reply\n2. " in card
+    assert (
+        "Reply with the number of your choice:\n1. Read the full reply\n2. Helpful\n"
+        "3. Not helpful\n4. " in card
+    )
     options = re.findall(r"^(\d)\. (.+)$", card, flags=re.MULTILINE)
-    assert 2 <= len(options) <= 4
+    assert 4 <= len(options) <= 6
 
     # "1" is the full reply; it does not fit one message: it is split at sentence
     # boundaries, and the safety advice follows intact in a message of its own
@@ -538,9 +547,9 @@ def test_sms_numbered_options_a_digit_maps_back_and_long_replies_are_split(
     # cut between paragraphs or sentences, never inside one
     assert all(p.rstrip()[-1] in '.!?:;”)"' for p in parts[1:]), parts
 
-    similar = twilio_turn(platforms, patient, sms(patient, "2"))
+    similar = twilio_turn(platforms, patient, sms(patient, "4"))
     assert similar[0]["Body"].startswith("Another similar question in the archive is “")
-    assert options[1][1].strip("“”") in similar[0]["Body"]
+    assert options[3][1].strip("“”") in similar[0]["Body"]
 
 
 def test_whatsapp_replies_come_from_the_whatsapp_sender(platforms: Platforms) -> None:
@@ -640,7 +649,8 @@ def test_botframework_answer_card_with_suggested_actions_then_the_safety_advice(
         "title": "Read the full reply",
         "value": "/ask_full_reply",
     }
-    assert all(a["value"].startswith("/ask_similar_question") for a in actions[1:])
+    assert [a["title"] for a in actions[1:3]] == ["Helpful", "Not helpful"]
+    assert all(a["value"].startswith("/ask_similar_question") for a in actions[3:])
     assert advice.json["text"] == SAFETY
 
     platforms.post(

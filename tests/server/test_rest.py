@@ -44,8 +44,11 @@ def test_symptoms_get_an_attributed_archive_reply_and_the_safety_advice(servers:
     assert card["text"].startswith("The most similar question in the archive is “")
     assert "Answered by: Neurology · Sample archive (written by the project team" in card["text"]
     assert card["buttons"][0] == {"title": "Read the full reply", "payload": "/ask_full_reply"}
-    assert all(b["payload"].startswith("/ask_similar_question") for b in card["buttons"][1:])
-    assert 1 <= len(card["buttons"][1:]) <= 3
+    # then "Helpful" / "Not helpful" with the record id, then the similar questions
+    assert [b["title"] for b in card["buttons"][1:3]] == ["Helpful", "Not helpful"]
+    assert card["buttons"][1]["payload"].startswith('/feedback_helpful{"record_id": "')
+    assert all(b["payload"].startswith("/ask_similar_question") for b in card["buttons"][3:])
+    assert 1 <= len(card["buttons"][3:]) <= 3
     assert advice["text"] == SAFETY
 
     full = servers.say("patient-1", "/ask_full_reply")
@@ -57,7 +60,7 @@ def test_symptoms_get_an_attributed_archive_reply_and_the_safety_advice(servers:
     assert reply.startswith(excerpt[:80])
     assert len(reply) > len(excerpt)
 
-    similar = servers.say("patient-1", card["buttons"][1]["payload"])
+    similar = servers.say("patient-1", card["buttons"][3]["payload"])
     assert texts(similar)[0].startswith("Another similar question in the archive is “")
     assert texts(similar)[-1] == SAFETY
 

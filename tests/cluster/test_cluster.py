@@ -1,0 +1,288 @@
+"""The cluster profile through nginx: short load and fault runs against real engines.
+
+One cluster (two Rasa servers, two action servers, nginx) is started for the module on
+free ports, with a throw-away PostgreSQL database and Redis db 5, each reached through a
+proxy of :mod:`bot.load` so that a test can cut it off without stopping the shared
+engines of this machine. The full runs are `bot load` commands (README, "Scale-out").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from bot.cluster import DEFAULT_DATABASE_URL
+from bot.load import (
+    ANSWER,
+    FALLBACK,
+    FULL_REPLY,
+    Plan,
+    Profile,
+    Proxy,
+    SocketConversation,
+    Target,
+    run_load,
+    via_proxy,
+)
+from bot.settings import PROJECT_ROOT, load_settings
+from tests.channels.harness import SAFETY, require_model_and_index, rest_say
+
+pytestmark = pytest.mark.server
+
+REDIS_DB = 5
+
+
+class Loop:
+    """An event loop in a thread, holding the store proxies for the whole module."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
+
+    async def outage(self, proxy: Proxy, seconds: float) -> None:
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(proxy.down(), self.loop))
+        await asyncio.sleep(seconds)
+        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(proxy.up(), self.loop))
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+class Running:
+    def __init__(self, profile: Profile, proxies: dict[str, Proxy], loop: Loop, db: Path):
+        self.profile, self.proxies, self.loop, self.db = profile, proxies, loop, db
+        self.target: Target = profile.target()
+
+    def logs_since(self, offsets: dict[Path, int]) -> str:
+        text = []
+        for path in self.profile.logs():
+            with path.open("rb") as handle:
+                handle.seek(offsets.get(path, 0))
+                text.append(handle.read().decode(errors="replace"))
+        return "\n".join(text)
+
+    def offsets(self) -> dict[Path, int]:
+        return {p: p.stat().st_size for p in self.profile.logs()}
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
+        pytest.fail("nginx is not installed: run `make nginx-deps`")
+    settings = require_model_and_index()
+    state = tmp_path_factory.mktemp("cluster-state")
+    # the cluster's own copy of the index, so that a test can replace it
+    db = state / "archive.sqlite3"
+    shutil.copy(settings.db_path, db)
+    for sidecar in settings.db_path.parent.glob(settings.db_path.name + ".*"):
+        shutil.copy(sidecar, state / sidecar.name)
+    name = f"neurobot_test_{uuid.uuid4().hex[:8]}"
+    base = DEFAULT_DATABASE_URL.rsplit("/", 1)[0]
+    loop = Loop()
+    proxies = {"postgres": Proxy("127.0.0.1", 5432), "redis": Proxy("127.0.0.1", 6379)}
+    for proxy in proxies.values():
+        loop.run(proxy.up())
+    env = {
+        "NEUROBOT_DB": str(db),
+        "NEUROBOT_DATABASE_URL": via_proxy(f"{base}/{name}", proxies["postgres"]),
+        "NEUROBOT_REDIS_URL": via_proxy(f"redis://127.0.0.1:6379/{REDIS_DB}", proxies["redis"]),
+        "NEUROBOT_DENSE": "on",
+    }
+    profile = Profile("cluster", state, env)
+    try:
+        profile.start()
+        yield Running(profile, proxies, loop, db)
+    finally:
+        profile.stop()
+        for proxy in proxies.values():
+            loop.run(proxy.down())
+        loop.close()
+        admin = sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+        import redis
+
+        redis.Redis(db=REDIS_DB).flushdb()
+
+
+def names(cluster: Running, messages: list[dict[str, Any]]) -> tuple[str | None, ...]:
+    from bot.live import ResponseMatcher
+
+    return ResponseMatcher.from_domain().match(messages)
+
+
+TWITCH = "My calves twitch every night after running and I started training two months ago."
+
+
+def test_rest_follow_ups_work_whichever_rasa_server_answers(cluster: Running) -> None:
+    sender = f"h4-{uuid.uuid4().hex[:8]}"
+    url, token = cluster.target.url, cluster.target.token
+    first = rest_say(url, sender, TWITCH, token=token)
+    assert names(cluster, first)[0] == ANSWER
+    assert " ".join(first[-1]["text"].split()) == SAFETY
+    # round robin: the follow-ups land on both Rasa servers, each reads the shared tracker
+    for _ in range(2):
+        again = rest_say(url, sender, "read the full reply", token=token)
+        assert names(cluster, again)[0] == FULL_REPLY
+        assert again[0]["text"].split("\n")[0] == first[0]["text"].split("\n")[0].replace(
+            "The most similar question in the archive is", "The full reply to"
+        ).rstrip(".")
+
+
+@pytest.mark.parametrize("transport", ["websocket", "polling"])
+def test_the_web_chat_works_through_nginx(cluster: Running, transport: str) -> None:
+    async def talk() -> list[tuple[str | None, ...]]:
+        chat = SocketConversation(cluster.target.url, transport)
+        try:
+            await chat.open()
+            replies = []
+            for text in (TWITCH, "read the full reply"):
+                messages, _ = await chat.say(text)
+                assert messages, f"no reply over {transport}"
+                replies.append(names(cluster, messages))
+            return replies
+        finally:
+            await chat.close()
+
+    first, second = asyncio.run(talk())
+    assert first[0] == ANSWER and second[0] == FULL_REPLY
+
+
+def test_killing_a_rasa_server_mid_run_loses_nothing(cluster: Running) -> None:
+    events: list[str] = []
+
+    async def kill() -> None:
+        events.append(cluster.profile.kill_rasa())
+
+    plan = Plan(patients=8, conversations=2, think=1.0, channels=("rest",))
+    stats = asyncio.run(run_load(cluster.target, plan, kill, fault_at=3.0))
+    summary = stats.summary()
+    assert events and events[0].startswith("killed Rasa server 1")
+    assert summary["messages"] == 8 * 2 * 3
+    assert (summary["lost"], summary["silent"], summary["forgotten"]) == (0, 0, 0), summary
+    # the conversations went on with their history: follow-ups got the full reply
+    assert sum(1 for r in stats.replies if FULL_REPLY in r.responses) >= 8
+    # a patient whose message was on the killed server gets the fallback, never silence
+    for reply in stats.replies:
+        if reply.outcome == "fallback":
+            assert reply.responses[-1] is not None
+
+
+@pytest.mark.parametrize(
+    ("store", "logged"),
+    [
+        ("redis", r"processing a message failed \(LockError\)"),
+        ("postgres", r"Error happened when trying to (retrieve|save) conversation tracker"),
+    ],
+)
+def test_a_store_outage_loses_no_reply_and_the_bot_recovers(
+    cluster: Running, store: str, logged: str
+) -> None:
+    _wait_for_both_rasa_servers(cluster)
+    offsets = cluster.offsets()
+    outage = 8.0
+    plan = Plan(patients=6, conversations=6, think=1.0, channels=("rest",))
+    started = time.monotonic()
+    stats = asyncio.run(
+        run_load(
+            cluster.target, plan, lambda: cluster.loop.outage(cluster.proxies[store], outage), 2.0
+        )
+    )
+    down, up = started + 2.0, started + 2.0 + outage
+    during = [r for r in stats.replies if down + 0.5 < r.sent < up - 0.5]
+    after = [r for r in stats.replies if r.sent > up + 5]
+    timeline = [(round(r.sent - started, 1), r.outcome) for r in stats.replies]
+    assert during and after, timeline
+    # every message got a reply: an answer, or the fallback with the safety advice
+    assert all(r.outcome in ("fallback", "ok") for r in stats.replies), timeline
+    for reply in stats.replies:
+        if reply.outcome == "fallback":
+            assert reply.responses == (FALLBACK, "utter_safety_advice")
+    if store == "redis":
+        # without its lock no message is processed: the guard answers at once
+        assert any(r.outcome == "fallback" for r in during), timeline
+        assert not any(r.forgotten for r in stats.replies)
+    # Without PostgreSQL, Rasa's agent (FailSafeTrackerStore) keeps answering from an
+    # empty in-memory conversation: no fallback, but follow-ups during the outage find
+    # nothing shown (README "Scale-out": what a store outage does).
+    # Recovered by itself: once the store is back, every reply is a real one again.
+    assert all(r.outcome == "ok" for r in after), timeline
+    assert re.search(logged, cluster.logs_since(offsets)), "the log does not say what happened"
+
+
+def _wait_for_both_rasa_servers(cluster: Running, seconds: float = 240) -> None:
+    """After the kill test: until the restarted Rasa server answers again."""
+    from bot.http import HttpClient
+
+    deadline = time.monotonic() + seconds
+    client = HttpClient(timeout=5)
+    try:
+        while time.monotonic() < deadline:
+            state = cluster.profile.cluster_state()
+            up = 0
+            for server in state.get("rasa", []):
+                try:
+                    client.get(f"http://{server['address']}/webhooks/rest/")
+                    up += 1
+                except Exception:
+                    pass
+            if up == len(state.get("rasa", [])) > 0:
+                return
+            time.sleep(1)
+    finally:
+        client.close()
+    pytest.fail("the restarted Rasa server did not come back")
+
+
+def test_a_new_index_is_picked_up_without_a_restart(cluster: Running, tmp_path: Path) -> None:
+    record = tmp_path / "new.jsonl"
+    record.write_text(
+        '{"id": "h4-new-1", "title": "Quivering eyelid when I read train timetables", '
+        '"question": "My left eyelid quivers whenever I read train timetables for long.", '
+        '"reply": "An eyelid that quivers with tiredness (myokymia) is common.", '
+        '"source": "Cluster test archive", "department": "Neurology"}\n'
+    )
+    fresh = tmp_path / "archive.sqlite3"
+    shutil.copy(cluster.db, fresh)
+    subprocess.run(
+        [sys.executable, "-m", "bot.cli", "archive", "import", "--db", str(fresh), str(record)],
+        cwd=PROJECT_ROOT,
+        env={**_env(), "NEUROBOT_DENSE": "off"},
+        check=True,
+        timeout=120,
+    )
+    fresh.replace(cluster.db)  # what `make index` does at its end: one rename
+    time.sleep(1.5)
+    url, token = cluster.target.url, cluster.target.token
+    for _ in range(2):  # both action servers (least_conn takes turns when idle)
+        reply = rest_say(
+            url,
+            f"h4-{uuid.uuid4().hex[:8]}",
+            "my left eyelid quivers when I read train timetables",
+            token=token,
+        )
+        assert "Quivering eyelid when I read train timetables" in reply[0]["text"]
+
+
+def _env() -> dict[str, str]:
+    import os
+
+    return {**os.environ, "NEUROBOT_STATE_DIR": str(load_settings().state_dir)}

@@ -1,0 +1,182 @@
+"""The queue built from a real SQLite tracker store that Rasa's SQLTrackerStore filled."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import URL
+
+from bot import review
+from bot.review import DayCounts, Item, load_queue, mark_done, read_queue, select
+from bot.settings import Settings
+from tests.review.conftest import T0, Write, action, bot, card, feedback, user
+
+DAY = 86_400.0
+ATTRIBUTION = "Dr. Example One · Neurology · Example Hospital · 2024/01/02"
+
+
+@pytest.fixture
+def conversations(write_conversations: Write) -> None:
+    write_conversations(
+        {
+            "rest:alice": [
+                user("My name is Anna Kowalski and my ears ring", "describe_symptoms", T0),
+                user("and I taste metal, call me on 07700 900123", "describe_symptoms", T0 + 5),
+                action("action_answer_from_archive", T0 + 6),
+                bot("utter_no_match", T0 + 6),
+                bot("utter_safety_advice", T0 + 6),
+            ],
+            "web-session-1": [
+                user("my muscles twitch all over", "describe_symptoms", T0 + 60, "socketio"),
+                action("action_answer_from_archive", T0 + 61),
+                card("t1", "Muscle twitching all over", T0 + 61),
+                bot("utter_safety_advice", T0 + 61),
+                user(
+                    '/ask_similar_question{"record_id": "t2"}',
+                    "ask_similar_question",
+                    T0 + 70,
+                    "socketio",
+                    record_id="t2",
+                ),
+                card("t2", "Pins and needles", T0 + 71, "utter_similar_answer"),
+                user(
+                    '/feedback_unhelpful{"record_id": "t2"}',
+                    "feedback_unhelpful",
+                    T0 + 80,
+                    "socketio",
+                    record_id="t2",
+                ),
+                action("action_record_feedback", T0 + 81),
+                feedback("unhelpful", "t2", T0 + 81),
+                bot("utter_feedback_not_helpful", T0 + 81),
+                user(
+                    '/feedback_helpful{"record_id": "t1"}',
+                    "feedback_helpful",
+                    T0 + 90,
+                    "socketio",
+                    record_id="t1",
+                ),
+                feedback("helpful", "t1", T0 + 91),
+            ],
+            # the launcher's warm-up is not a patient: left out of items and counts
+            "rest:neurobot-warmup-0123abcd": [
+                user("my muscles twitch", "describe_symptoms", T0 + 100),
+                card("t1", "Muscle twitching all over", T0 + 101),
+                bot("utter_no_match", T0 + 102),
+            ],
+            "whatsapp:+15550001": [
+                user(
+                    "my dad's face droops suddenly, he was born 3 March 1950",
+                    "emergency",
+                    T0 + DAY,
+                    "twilio",
+                ),
+                action("utter_emergency", T0 + DAY + 1),
+                bot("utter_emergency", T0 + DAY + 1),
+            ],
+        }
+    )
+
+
+NO_MATCH = Item(
+    id="",
+    kind="no-match",
+    time=T0 + 6,
+    channel="rest",
+    question="My name is [name] and my ears ring\nand I taste metal, call me on [phone]",
+    response="utter_no_match",
+)
+UNHELPFUL = Item(
+    id="",
+    kind="unhelpful",
+    time=T0 + 81,
+    channel="socketio",
+    question="my muscles twitch all over",
+    response="utter_similar_answer",
+    record_id="t2",
+    record_title="Pins and needles",
+    attribution=ATTRIBUTION,
+    feedback="unhelpful",
+)
+EMERGENCY = Item(
+    id="",
+    kind="emergency",
+    time=T0 + DAY + 1,
+    channel="twilio",
+    question="my dad's face droops suddenly, he was born [date of birth]",
+    response="utter_emergency",
+)
+
+
+def without_ids(items: tuple[Item, ...] | list[Item]) -> list[Item]:
+    """The items with their ids blanked (ids are event numbers, asserted apart)."""
+    return [replace(i, id="") for i in items]
+
+
+def test_the_queue_holds_no_matches_unhelpful_answers_and_emergencies_redacted(
+    conversations: None, store_url: URL
+) -> None:
+    queue = read_queue(store_url)
+    assert without_ids(queue.items) == [NO_MATCH, UNHELPFUL, EMERGENCY]
+    assert len({i.id for i in queue.items}) == 3
+    assert queue.days == (
+        DayCounts("2026-12-01", answers=1, no_matches=1, helpful=1, unhelpful=1),
+        DayCounts("2026-12-02", emergencies=1),
+    )
+    assert queue.scanned > 0
+
+
+def test_what_the_bot_answered_reads_for_a_person(conversations: None, store_url: URL) -> None:
+    no_match, unhelpful, emergency = read_queue(store_url).items
+    assert no_match.answered == "the honest no-match"
+    assert (
+        unhelpful.answered == f"a similar archived question: t2 “Pins and needles” ({ATTRIBUTION})"
+    )
+    assert emergency.answered == "the emergency message"
+    assert unhelpful.to_dict()["when"] == "2026-12-01T10:01:21Z"
+
+
+def test_since_and_kind_select_items(conversations: None, store_url: URL) -> None:
+    later = read_queue(store_url, since=T0 + DAY / 2)
+    assert without_ids(later.items) == [EMERGENCY]
+    assert later.days == (DayCounts("2026-12-02", emergencies=1),)
+    everything = read_queue(store_url).items
+    assert without_ids(select(everything, "unhelpful")) == [UNHELPFUL]
+
+
+def test_marked_items_are_done_and_left_out_of_the_open_list(
+    conversations: None, store_url: URL
+) -> None:
+    first = read_queue(store_url).items[0]
+    assert mark_done(store_url, [first.id, first.id]) == 1
+    assert mark_done(store_url, [first.id]) == 0
+    items = read_queue(store_url).items
+    assert [i.done for i in items] == [True, False, False]
+    assert without_ids(select(items)) == [UNHELPFUL, EMERGENCY]
+    assert len(select(items, include_done=True)) == 3
+
+
+def test_no_conversations_yet_is_an_empty_queue_and_creates_no_file(tmp_path: Path) -> None:
+    missing = tmp_path / "none.sqlite3"
+    url = URL.create("sqlite", database=str(missing))
+    assert read_queue(url) == review.Queue((), ())
+    assert mark_done(url, ["1"]) == 0
+    assert not missing.exists()
+
+
+def test_an_unreachable_database_is_a_clear_error() -> None:
+    url = URL.create("postgresql", username="nobody", host="127.0.0.1", port=1, database="x")
+    with pytest.raises(review.ServiceError, match=r"cannot read the conversations in postgresql"):
+        read_queue(url)
+
+
+def test_load_queue_reads_the_configured_store(
+    conversations: None, review_settings: Settings
+) -> None:
+    assert [i.kind for i in load_queue(review_settings).items] == [
+        "no-match",
+        "unhelpful",
+        "emergency",
+    ]
