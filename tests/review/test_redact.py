@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from collections import Counter
+from pathlib import Path
+
 import pytest
 
-from bot.redact import find, redact
+from bot.redact import Span, find, redact
+
+PHRASES = Path(__file__).resolve().parents[1] / "data" / "redaction_phrases.jsonl"
+#: Highest share of a kind's phrases whose secret may survive (issue 18).
+MISS_RATE_TARGETS = {"phone": 0.0, "email": 0.0, "id": 0.0, "name": 0.05, "address": 0.05}
 
 CASES = [
     # names: introductions, titles, relatives, closings
@@ -33,6 +41,29 @@ CASES = [
     ("I was born in 1984 and have tremors", "I was born in [date of birth] and have tremors"),
     ("my birthday is March 2nd", "my birthday is [date of birth]"),
     ("it started on March 2, 2021", "it started on [date of birth]"),
+    # what a probe found left visible (issue 18): each row failed before
+    ("I am John Smith from Taipei", "I am [name] from Taipei"),
+    ("i am john smith", "i am [name]"),
+    ("John Smith here", "[name] here"),
+    ("The patient is Mary Jones", "The patient is [name]"),
+    ("我叫王小明", "我叫[name]"),
+    ("我是王小明，今年45歲", "我是[name]，今年45歲"),
+    ("本人陳大文，手會抖", "本人[name]，手會抖"),
+    ("名字是李四", "名字是[name]"),
+    ("221B Baker Street, London NW1 6XE", "[address]"),
+    ("1600 Pennsylvania Ave NW, Washington, DC 20500", "[address]"),
+    ("台北市中正區重慶南路一段122號", "[address]"),
+    ("I live at 12 elm street and have migraines", "I live at [address] and have migraines"),
+    ("john dot smith at example dot com", "[email]"),
+    ("john(at)example(dot)com", "[email]"),
+    ("john [at] example [dot] com", "[email]"),
+    ("A123456789", "[id number]"),
+    ("my SSN is 123-45-6789", "my SSN is [id number]"),
+    ("943 476 5919", "[id number]"),
+    (
+        '/feedback_unhelpful{"record_id": "John Smith 0912-345-678"}',
+        '/feedback_unhelpful{"record_id": "[name] [phone]"}',
+    ),
     # everything at once
     (
         "I'm Lena. Born 12.05.1990. Call +49 30 1234567 or lena@example.de",
@@ -49,6 +80,17 @@ KEPT = [
     "I am worried about my memory, my mum had Alzheimer's",
     "my daughter has headaches every morning",
     "I'm Scared. My hands shake.",
+    # weak cues followed by an illness, a state, an age or a drug
+    "I am Parkinson's patient",
+    "I am dizzy",
+    "I am having Bell's palsy",
+    "The patient is 45",
+    "Multiple Sclerosis here",
+    "I'm taking Lyrica",
+    "I am Huntington's carrier, is it Tourette or Meniere?",
+    "我是高血壓患者",
+    "我是帕金森病人",
+    '/feedback_helpful{"record_id": "kqa-12"}',
     "",
 ]
 
@@ -67,3 +109,28 @@ def test_medical_details_are_kept(text: str) -> None:
 def test_overlapping_finds_become_one_placeholder() -> None:
     # the full date is found as a date and after the birth cue: one span
     assert [s.kind for s in find("born 3 March 1984")] == ["birth_date"]
+
+
+def test_an_nhs_number_is_an_id_and_a_phone_number_stays_a_phone_number() -> None:
+    # both are ten digits; the NHS number's check digit is right, the phone's is not
+    assert find("943 476 5919 or 0912 345 678") == [Span("id", 0, 12), Span("phone", 16, 28)]
+
+
+def test_the_phrase_table_meets_the_miss_rate_targets() -> None:
+    rows = [json.loads(line) for line in PHRASES.read_text(encoding="utf-8").splitlines()]
+    phrases = Counter(row["kind"] for row in rows)
+    missed = Counter(
+        row["kind"]
+        for row in rows
+        if row["kind"] != "none" and any(s in redact(row["text"]) for s in row["secret"])
+    )
+    over_redacted = [
+        row["text"] for row in rows if row["kind"] == "none" and redact(row["text"]) != row["text"]
+    ]
+
+    assert len(rows) >= 60
+    assert {kind for kind in phrases} == {*MISS_RATE_TARGETS, "none"}
+    assert {k: missed[k] / phrases[k] <= t for k, t in MISS_RATE_TARGETS.items()} == dict.fromkeys(
+        MISS_RATE_TARGETS, True
+    )
+    assert over_redacted == []
