@@ -19,7 +19,6 @@ import hmac
 import ipaddress
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,11 +37,13 @@ from addons.platforms.handlers import Handler, is_webhook_post
 from addons.platforms.slack import SlackChannel
 from addons.platforms.telegram import TelegramChannel
 from addons.platforms.twilio import TwilioChannel
-from addons.policies import patient_messages
+from addons.policies import GUARD_URGENT_KEY, patient_messages
 from addons.responses import DOMAIN, response_text
 from addons.widget import WidgetSocketIOInput
-from bot.routing import MAX_MESSAGE_CHARS, safety_decision
+from bot.inbound import MAX_MESSAGE_CHARS, MAX_SCAN_CHARS, body_problem, clean, screen
+from bot.ratelimit import RateLimiter, retry_after, shared_limiter
 from bot.safety import Level
+from bot.safety.session import safety_decision
 from bot.secrets import rest_token
 from bot.settings import Settings, load_settings
 
@@ -54,12 +55,10 @@ privacy.install()
 
 History = Callable[[str], Awaitable[list[str]]]
 
-#: Payloads of the bot's own buttons (and Rasa's restart); any other ``/...`` is read as
-#: words, so typed text cannot choose an intent.
-BUTTON_INTENTS = frozenset(
-    {"ask_full_reply", "ask_similar_question", "feedback_helpful", "feedback_unhelpful", "restart"}
-)
-_BUTTON = re.compile(r"/([A-Za-z_]+)(\{\s*\"record_id\"\s*:\s*\"[^\"{}]{1,200}\"\s*\})?")
+#: Key of a message's metadata that carries the guard's red-flag decision for a message
+#: too long for the NLU (``addons/policies.py`` reads it). The guard sets or removes it
+#: on every message, so no client can set it.
+URGENT_KEY = GUARD_URGENT_KEY
 
 
 class FallbackReplies:
@@ -78,10 +77,14 @@ class FallbackReplies:
             "utter_message_too_long", domain_path, max_chars=f"{settings.max_message_chars:,}"
         )
         self.not_understood = response_text("utter_default", domain_path)
+        self.slow_down = response_text("utter_slow_down", domain_path, **values)
 
     def urgent(self, texts: Sequence[str]) -> list[str]:
         """The emergency or crisis message when the session's messages call for it."""
-        level = safety_decision(texts).level
+        return self.for_level(safety_decision(texts).level)
+
+    def for_level(self, level: Level) -> list[str]:
+        """The emergency or crisis message of ``level``; none for ``Level.NONE``."""
         if level is Level.SELF_HARM:
             return [self.self_harm]
         if level is Level.EMERGENCY:
@@ -120,28 +123,13 @@ async def _no_history(sender_id: str) -> list[str]:
     return []
 
 
-def screen_payload(text: str) -> str:
-    """Let through the button payloads the bot hands out; read any other ``/...`` as words.
-
-    ``/greet{"symptom": "face drooping"} his face is drooping`` would otherwise set the
-    intent by hand and skip the NLU; as plain words it is read like anything typed (the
-    safety decision reads the words either way).
-    """
-    stripped = text.strip()
-    if not stripped.startswith("/"):
-        return text
-    match = _BUTTON.fullmatch(stripped)
-    if match and match.group(1) in BUTTON_INTENTS:
-        return stripped
-    return stripped.lstrip("/ ") or stripped
-
-
 def guard(
     on_new_message: Handler,
     replies: FallbackReplies,
     timeout: float,
     max_chars: int = MAX_MESSAGE_CHARS,
     history: History = _no_history,
+    limiter: RateLimiter | None = None,
 ) -> Handler:
     """Wrap a channel's message handler so that every message gets a reply.
 
@@ -151,20 +139,31 @@ def guard(
         timeout: Seconds before the fallback is sent. The processing is not cancelled:
             the turn still lands in the conversation, and a late answer still reaches
             channels that push messages (socket.io, messaging apps).
-        max_chars: Longer messages are refused politely before the NLU (after the
-            red-flag check, which reads them whole).
+        max_chars: Longer messages are refused politely before the NLU, after the
+            red-flag check of their first :data:`~bot.inbound.MAX_SCAN_CHARS`
+            characters; one that shows red flags is processed (cut to ``max_chars``) so
+            that its emergency reply is stored and counted like any other.
         history: The patient's earlier messages of the session, for the red-flag check
             of a fallback reply.
+        limiter: Counts each conversation's messages; one over its limit gets a polite
+            "slow down" (and the emergency message first if it shows red flags) and is
+            not processed. None: the channel limits on its own (REST answers 429).
     """
 
     async def fallback(message: UserMessage, watched: WatchedOutput, text: str) -> None:
-        try:
-            earlier = await history(message.sender_id or "")
-        except Exception as exc:
-            logger.error("could not read the conversation for the fallback: %s", type(exc).__name__)
-            earlier = []
-        texts = [*earlier, text] if not earlier or earlier[-1] != text else earlier
-        chosen = await asyncio.to_thread(replies.for_messages, texts)
+        forced = (message.metadata or {}).get(URGENT_KEY)
+        if forced is not None:
+            chosen = replies.for_level(Level(forced))
+        else:
+            try:
+                earlier = await history(message.sender_id or "")
+            except Exception as exc:
+                logger.error(
+                    "could not read the conversation for the fallback: %s", type(exc).__name__
+                )
+                earlier = []
+            texts = [*earlier, text] if not earlier or earlier[-1] != text else earlier
+            chosen = await asyncio.to_thread(replies.for_messages, texts)
         if watched.sent:
             return  # the real answer arrived while the fallback was being chosen
         for reply in chosen:
@@ -188,23 +187,39 @@ def guard(
         for reply in chosen:
             await watched.inner.send_response(message.sender_id or "", {"text": reply})
 
+    async def send(watched: WatchedOutput, sender: str, texts: Sequence[str]) -> None:
+        for reply in texts:
+            await watched.inner.send_response(sender, {"text": reply})
+
     async def guarded(message: UserMessage) -> None:
         watched = WatchedOutput(message.output_channel)
         message.output_channel = watched
         sender = message.sender_id or ""
-        text = message.text
-        if not isinstance(text, str) or not text.strip():
+        text = clean(message.text) if isinstance(message.text, str) else None
+        metadata = dict(message.metadata) if isinstance(message.metadata, dict) else {}
+        metadata.pop(URGENT_KEY, None)
+        message.metadata = metadata or None
+        if text is None or not text.strip():
             logger.warning("a message without text; asking the patient to describe again")
-            await watched.inner.send_response(sender, {"text": replies.not_understood})
+            await send(watched, sender, [replies.not_understood])
+            return
+        if limiter is not None and not limiter.allow("message", sender):
+            head = text[:MAX_SCAN_CHARS]
+            await send(watched, sender, await asyncio.to_thread(replies.urgent, [head]))
+            await send(watched, sender, [replies.slow_down])
             return
         if len(text) > max_chars:
-            # The red-flag check reads the whole message first, off the event loop.
+            # The red-flag check reads the head of the message first, off the event loop.
             logger.warning("a message of %d characters refused (cap %d)", len(text), max_chars)
-            for reply in await asyncio.to_thread(replies.urgent, [text]):
-                await watched.inner.send_response(sender, {"text": reply})
-            await watched.inner.send_response(sender, {"text": replies.too_long})
-            return
-        message.text = screen_payload(text)
+            head = text[:MAX_SCAN_CHARS]
+            level = (await asyncio.to_thread(safety_decision, [head])).level
+            if level is Level.NONE:
+                await send(watched, sender, [replies.too_long])
+                return
+            # processed, cut, so that the emergency is stored and counted
+            message.metadata = {**metadata, URGENT_KEY: level.value}
+            text = text[:max_chars]
+        message.text = screen(text)
         # The task copies the context: the tracker store records into this turn.
         turn = watched.turn = stores.Turn()
         token = stores.TURN.set(turn)
@@ -245,8 +260,12 @@ def _log_late_failure(task: asyncio.Future[Any]) -> None:
 class GuardMixin:
     """Put before a Rasa input channel class to guard its handler."""
 
+    #: Whether the guard counts each conversation's messages (REST answers 429 itself).
+    limit_in_guard = True
+
     def blueprint(self, on_new_message: Handler) -> Blueprint:
         settings = load_settings()
+        limiter = shared_limiter(settings) if self.limit_in_guard else None
         replies = FallbackReplies(settings)
         app: dict[str, Any] = {}
 
@@ -258,7 +277,12 @@ class GuardMixin:
             return patient_messages(tracker) if tracker is not None else []
 
         wrapped = guard(
-            on_new_message, replies, settings.reply_timeout, settings.max_message_chars, history
+            on_new_message,
+            replies,
+            settings.reply_timeout,
+            settings.max_message_chars,
+            history,
+            limiter,
         )
         blueprint: Blueprint = super().blueprint(wrapped)  # type: ignore[misc]
 
@@ -270,16 +294,21 @@ class GuardMixin:
 
 
 def rest_body_problem(body: bytes) -> str | None:
-    """What is wrong with a REST webhook body, or None when it can be processed."""
+    """What is wrong with a REST webhook body, or None when it can be processed.
+
+    The body's size and depth are checked first (:func:`bot.inbound.body_problem`).
+    """
     try:
         data = json.loads(body or b"")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return 'the body must be JSON: {"sender": "...", "message": "..."}'
     if not isinstance(data, dict):
         return 'the body must be a JSON object: {"sender": "...", "message": "..."}'
     sender = data.get("sender")
     if not isinstance(sender, str) or not sender.strip():
         return "'sender' must be a non-empty string naming the conversation"
+    if len(sender) > MAX_SENDER_CHARS or clean(sender) != sender or not sender.isprintable():
+        return f"'sender' must be printable text of at most {MAX_SENDER_CHARS} characters"
     message = data.get("message")
     if not isinstance(message, str):
         return "'message' must be a string"
@@ -287,6 +316,9 @@ def rest_body_problem(body: bytes) -> str | None:
         return "'message' must not be empty"
     return None
 
+
+#: Longest REST ``sender`` accepted.
+MAX_SENDER_CHARS = 128
 
 #: The REST channel's conversations are stored as ``rest:<sender>``: whatever ``sender``
 #: a REST caller posts, it never names another channel's conversation (a WhatsApp number,
@@ -315,24 +347,52 @@ class GuardedRestInput(GuardMixin, RestInput):
     """REST channel (``/webhooks/rest/webhook``) with the fallback guard, for a trusted
     backend: a request without the bearer token gets a 401, a malformed body a 400, each
     with a JSON error saying what is wrong, and nothing is processed. The conversation
-    is ``rest:<sender>``; the reply's ``recipient_id`` names it so."""
+    is ``rest:<sender>``; the reply's ``recipient_id`` names it so.
+
+    Limits: an address whose requests keep failing the token check gets 429 (a client
+    guessing the token); each conversation's messages are counted (429 over the limit);
+    a body over :data:`~bot.inbound.MAX_BODY_BYTES` gets 413 and one nested too deep 400,
+    before it is parsed."""
+
+    limit_in_guard = False
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        token = rest_token(load_settings())
+        settings = load_settings()
+        token = rest_token(settings)
+        limiter = shared_limiter(settings)
         blueprint = super().blueprint(on_new_message)
+
+        def too_many(scope: str) -> HTTPResponse:
+            wait = retry_after(limiter, scope)
+            return response.json(
+                {"error": f"too many requests; try again in {wait} seconds"},
+                status=429,
+                headers={"Retry-After": str(wait)},
+            )
 
         @blueprint.middleware("request")
         async def check_request(request: Request) -> HTTPResponse | None:
             if not is_webhook_post(request):
                 return None
+            address = request.remote_addr or request.ip
             denied = rest_auth_problem(request.headers.get("Authorization"), token)
             if denied is not None:
                 logger.warning("a REST request without the right bearer token was refused")
+                if not limiter.allow("refused", address):
+                    return too_many("refused")
                 return response.json(
                     {"error": denied}, status=401, headers={"WWW-Authenticate": "Bearer"}
                 )
+            size = body_problem(request.body)
+            if size is not None:
+                return response.json({"error": size[1]}, status=size[0])
             problem = rest_body_problem(request.body)
-            return None if problem is None else response.json({"error": problem}, status=400)
+            if problem is not None:
+                return response.json({"error": problem}, status=400)
+            sender = str(json.loads(request.body)["sender"])
+            if not limiter.allow("message", REST_SENDER_PREFIX + sender):
+                return too_many("message")
+            return None
 
         return blueprint
 

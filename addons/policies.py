@@ -1,7 +1,7 @@
 """The safety policy: the emergency and crisis decision, made once and final.
 
 After every patient message this policy reads the patient's messages of the session
-from the tracker and asks :func:`bot.routing.safety_decision` whether this turn needs the
+from the tracker and asks :func:`bot.safety.session.safety_decision` whether this turn needs the
 emergency message (``utter_emergency``) or the crisis message (``utter_self_harm``). When
 it does, the policy predicts that response with full confidence at a priority above every
 other policy, so neither the NLU's intent, the ``FallbackClassifier``, a rule, a story nor
@@ -35,8 +35,8 @@ from rasa.shared.core.events import (
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.routing import safety_decision
-from bot.safety import Level
+from bot.safety import Assessment, Level
+from bot.safety.session import safety_decision
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -78,6 +78,21 @@ def patient_messages(tracker: DialogueStateTracker) -> list[str]:
             texts.append(event.text)
     texts.reverse()
     return texts
+
+
+#: Metadata key of the channels' guard (``addons.channels.URGENT_KEY``): the red-flag
+#: decision it took on a message too long for the NLU, which reaches the policy cut.
+GUARD_URGENT_KEY = "neurobot_urgent"
+
+
+def _guard_decision(tracker: DialogueStateTracker) -> Level | None:
+    """The level the guard decided for the latest message, when it decided one."""
+    metadata = tracker.latest_message.metadata if tracker.latest_message else None
+    value = metadata.get(GUARD_URGENT_KEY) if isinstance(metadata, dict) else None
+    try:
+        return Level(value) if value is not None else None
+    except ValueError:
+        return None
 
 
 @DefaultV1Recipe.register(
@@ -135,8 +150,13 @@ class SafetyPolicy(Policy):
         intent = (
             (tracker.latest_message.intent or {}).get("name") if tracker.latest_message else None
         )
-        decision = safety_decision(
-            patient_messages(tracker), previous=last_reply_level(tracker), intent=intent
+        forced = _guard_decision(tracker)
+        decision = (
+            Assessment(forced, ("long_message",))
+            if forced is not None
+            else safety_decision(
+                patient_messages(tracker), previous=last_reply_level(tracker), intent=intent
+            )
         )
         if not decision.urgent:
             return self._prediction(probabilities)

@@ -9,10 +9,13 @@ messages, read from ``domain.yml`` so that the page has no text of its own to ke
 
 ``WidgetSocketIOInput`` is Rasa's socket.io channel with these changes:
 
-* **Session ids the client cannot choose.** On ``session_request`` the server hands out
-  ``<random id>.<signature>`` (HMAC-SHA256 with ``NEUROBOT_SESSION_SECRET`` or
-  ``var/session_secret``); the page keeps it and sends it back after a reload. An id
-  whose signature does not verify gets a fresh session. The server remembers which
+* **Session ids the client cannot choose, that end.** On ``session_request`` the server
+  hands out ``<random id>.<time>.<signature>`` (HMAC-SHA256 with
+  ``NEUROBOT_SESSION_SECRET`` or ``var/session_secret``); the page keeps it and sends it
+  back after a reload. The time is renewed while the patient chats (a new
+  ``session_confirm`` at most once a minute); an id whose signature does not verify, or
+  that was idle longer than ``NEUROBOT_SESSION_IDLE_MINUTES``, gets a fresh session
+  (the page then starts a new conversation). The server remembers which
   session each socket joined, and ``user_uttered`` always goes to that session: a
   ``session_id`` in the payload is ignored. So no socket can join, read or write
   another patient's conversation without holding that conversation's signed id.
@@ -26,6 +29,9 @@ messages, read from ``domain.yml`` so that the page has no text of its own to ke
   ``quick_replies``.
 * A ``user_uttered`` payload that is not an object, or a message that is not text,
   reaches the guard as an empty message (Rasa's handler would fail in silence).
+* **Limits.** A packet over :data:`bot.inbound.MAX_BODY_BYTES` closes the socket before it
+  is read; an address over ``NEUROBOT_RATE_ADDRESS`` (messages and new sessions) gets
+  the "slow down" reply, nothing processed (:mod:`bot.ratelimit`).
 * ``enter_room`` is awaited: with python-socketio >= 5.9 it is a coroutine, which
   Rasa 3.6 never awaits, so the socket would never join its session's room.
 """
@@ -40,6 +46,7 @@ import inspect
 import logging
 import re
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -53,6 +60,8 @@ from socketio import AsyncServer
 
 from addons.platforms.handlers import Handler
 from addons.responses import DOMAIN, response_text
+from bot.inbound import MAX_BODY_BYTES
+from bot.ratelimit import shared_limiter
 from bot.secrets import session_secret
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -74,6 +83,8 @@ FILES: dict[str, tuple[Path, str]] = {
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 #: Bytes of randomness in a new session id (128 bits).
 SESSION_BYTES = 16
+#: A confirmed session is signed again (its time renewed) after this many seconds.
+RENEW_SECONDS = 60.0
 #: Put before the id when it is signed, so that the key signs nothing else by mistake.
 _SIGNED_AS = b"neurobot web chat session:"
 
@@ -110,26 +121,41 @@ def page_config(domain_path: Path = DOMAIN) -> dict[str, Any]:
     }
 
 
-def _signature(key: bytes, session_id: str) -> str:
-    digest = hmac.new(key, _SIGNED_AS + session_id.encode(), hashlib.sha256).digest()
+def _signature(key: bytes, session_id: str, issued: str) -> str:
+    signed = _SIGNED_AS + f"{session_id}.{issued}".encode()
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def new_session(key: bytes) -> tuple[str, str]:
-    """A fresh session: its id and the signed id the page keeps (``<id>.<signature>``)."""
+def signed_session(key: bytes, session_id: str, now: float | None = None) -> str:
+    """``session_id`` signed with the time it was last used: ``<id>.<time>.<signature>``."""
+    issued = format(int(time.time() if now is None else now), "x")
+    return f"{session_id}.{issued}.{_signature(key, session_id, issued)}"
+
+
+def new_session(key: bytes, now: float | None = None) -> tuple[str, str]:
+    """A fresh session: its id and the signed id the page keeps."""
     session_id = secrets.token_urlsafe(SESSION_BYTES)
-    return session_id, f"{session_id}.{_signature(key, session_id)}"
+    return session_id, signed_session(key, session_id, now)
 
 
-def verified_session(key: bytes, signed: Any) -> str | None:
-    """The session id inside ``signed`` when its signature is ``key``'s, else None."""
-    if not isinstance(signed, str) or signed.count(".") != 1:
+def verified_session(
+    key: bytes, signed: Any, idle_seconds: float | None = None, now: float | None = None
+) -> str | None:
+    """The session id inside ``signed`` when its signature is ``key``'s and it was used
+    within ``idle_seconds`` (any time when None), else None."""
+    if not isinstance(signed, str) or signed.count(".") != 2:
         return None
-    session_id, signature = signed.split(".")
-    if not SESSION_ID.fullmatch(session_id):
+    session_id, issued, signature = signed.split(".")
+    if not SESSION_ID.fullmatch(session_id) or not re.fullmatch(r"[0-9a-f]{1,12}", issued):
         return None
-    expected = _signature(key, session_id)
-    return session_id if hmac.compare_digest(signature.encode(), expected.encode()) else None
+    expected = _signature(key, session_id, issued)
+    if not hmac.compare_digest(signature.encode(), expected.encode()):
+        return None
+    age = (time.time() if now is None else now) - int(issued, 16)
+    if idle_seconds is not None and age > idle_seconds:
+        return None
+    return session_id
 
 
 def origin_check(settings: Settings) -> Callable[[str | None, Mapping[str, Any]], bool]:
@@ -184,32 +210,55 @@ class WidgetSocketIOInput(SocketIOInput):
     def blueprint(self, on_new_message: Handler) -> Blueprint:
         settings = load_settings()
         key = session_secret(settings).encode()
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=origin_check(settings))
+        idle = settings.session_idle_minutes * 60
+        limiter = shared_limiter(settings)
+        slow_down = response_text(
+            "utter_slow_down", emergency_number=settings.emergency_number
+        ).strip()
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=origin_check(settings),
+            # a bigger packet closes the socket before anything reads it
+            max_http_buffer_size=MAX_BODY_BYTES,
+        )
         blueprint = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
-        # socket id -> the session it joined; every message of the socket goes there
-        joined: dict[str, str] = {}
+        # socket id -> the session it joined and when it was last signed; every message
+        # of the socket goes there
+        joined: dict[str, tuple[str, float]] = {}
+        # socket id -> the client's address, for the per-address limit
+        addresses: dict[str, str] = {}
 
         @blueprint.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
-        async def join(sid: str, signed: Any) -> str:
-            session_id = verified_session(key, signed) if self.session_persistence else None
+        async def confirm(sid: str, session_id: str) -> None:
+            now = time.time()
+            joined[sid] = (session_id, now)
+            signed = signed_session(key, session_id, now)
+            await sio.emit("session_confirm", signed, room=sid, namespace=namespace)
+
+        async def join(sid: str, signed: Any) -> str | None:
+            session_id = verified_session(key, signed, idle) if self.session_persistence else None
             if session_id is None:
-                session_id, signed = new_session(key)
+                if not limiter.allow("address", addresses.get(sid, "")):
+                    return None
+                session_id = new_session(key)[0]
             earlier = joined.get(sid)
             # recorded before the first await: a message right behind the request must
             # find it
-            joined[sid] = session_id
-            if earlier is not None and earlier != session_id:
-                await _awaited(sio.leave_room(sid, earlier, namespace=namespace))
+            joined[sid] = (session_id, time.time())
+            if earlier is not None and earlier[0] != session_id:
+                await _awaited(sio.leave_room(sid, earlier[0], namespace=namespace))
             await _awaited(sio.enter_room(sid, session_id, namespace=namespace))
-            await sio.emit("session_confirm", signed, room=sid, namespace=namespace)
+            await confirm(sid, session_id)
             return session_id
 
         async def connect(sid: str, environ: Any, auth: Any = None) -> bool:
+            request = environ.get("sanic.request") if isinstance(environ, dict) else None
+            addresses[sid] = str(getattr(request, "remote_addr", "") or getattr(request, "ip", ""))
             if not self.jwt_key:  # as Rasa's: a JWT is required only when configured
                 return True
             token = auth.get("token") if isinstance(auth, dict) else None
@@ -220,9 +269,19 @@ class WidgetSocketIOInput(SocketIOInput):
 
         async def disconnect(sid: str, *reason: Any) -> None:
             joined.pop(sid, None)
+            addresses.pop(sid, None)
 
         async def user_uttered(sid: str, data: Any = None) -> Any:
-            session_id = joined.get(sid) or await join(sid, None)
+            if not limiter.allow("address", addresses.get(sid, "")):
+                await sio.emit(self.bot_message_evt, {"text": slow_down}, room=sid)
+                return None
+            current = joined.get(sid)
+            session_id = current[0] if current else await join(sid, None)
+            if session_id is None:
+                await sio.emit(self.bot_message_evt, {"text": slow_down}, room=sid)
+                return None
+            if current and time.time() - current[1] > RENEW_SECONDS:
+                await confirm(sid, session_id)  # the page keeps the renewed id
             text = data.get("message") if isinstance(data, dict) else None
             message = UserMessage(
                 text if isinstance(text, str) else "",

@@ -499,6 +499,13 @@ def memory(target: Target) -> dict[str, float]:
 # --- profiles ----------------------------------------------------------------------------
 
 
+#: Rate limits a load run does not meet (``bot.ratelimit``).
+UNLIMITED = {
+    f"NEUROBOT_RATE_{name}": "1000000/minute"
+    for name in ("MESSAGES", "ADDRESS", "REFUSED", "SIGN_IN")
+}
+
+
 class Profile:
     """``make run``'s launcher or ``make cluster`` started as a child, on free ports.
 
@@ -514,7 +521,14 @@ class Profile:
         self.name = name
         self.state_dir = state_dir
         self.port = free_port()
-        self.env = {**os.environ, "NEUROBOT_STATE_DIR": str(state_dir), **(extra_env or {})}
+        self.env = {
+            **os.environ,
+            "NEUROBOT_STATE_DIR": str(state_dir),
+            # a load run is many patients from one address, some back to back: the limits
+            # on anonymous use would refuse it (they are tested apart)
+            **UNLIMITED,
+            **(extra_env or {}),
+        }
         if name == "run":
             self.env["NEUROBOT_RASA_PORT"] = str(self.port)
             self.env["NEUROBOT_ACTIONS_PORT"] = str(free_port())

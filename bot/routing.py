@@ -1,47 +1,31 @@
-"""What kind of reply a patient message needs, decided in plain Python.
+"""Whether a patient message is a health question, decided in plain Python.
 
-Two decisions are taken here, before and independent of the NLU's intent:
-
-* :func:`safety_decision`: whether this turn gets the emergency or the crisis message,
-  from the patient's recent messages of this session (a sign and its onset may come in
-  separate messages). The Rasa server applies it through ``addons.policies`` at the
-  highest priority, so no classifier, fallback or policy can undo it.
-* :func:`is_health_text`: whether a message is about health at all. A message about
-  health always reaches the archive search (an answer, or the honest no-match with the
-  safety advice); "did not understand" and "out of scope" are for everything else.
+:func:`is_health_text` says whether a message is about health at all. A message about
+health always reaches the archive search (an answer, or the honest no-match with the
+safety advice); "did not understand" and "out of scope" are for everything else.
+:func:`route_intent` applies it to the NLU's intent. The emergency and crisis decision
+is not taken here: see :mod:`bot.safety.session`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import yaml
 
-from bot.safety import RECENT_MESSAGES, Assessment, Level, assess, assess_conversation
 from bot.text import content_stems, stem, words
 from bot.vocabulary import DEFAULT_PATH as VOCABULARY_PATH
 
 __all__ = [
     "HEALTH_WORDS_PATH",
-    "MAX_MESSAGE_CHARS",
     "is_health_text",
-    "is_payload",
     "route_intent",
-    "safety_decision",
-    "session_texts",
 ]
-
-#: Default cap on the length of one patient message (``NEUROBOT_MAX_MESSAGE_CHARS``).
-MAX_MESSAGE_CHARS = 2000
 
 HEALTH_WORDS_PATH = Path(__file__).with_name("health_words.yml")
 
-#: A button payload as Rasa reads it: ``/intent`` or ``/intent{"entity": "value"}``.
-_PAYLOAD = re.compile(r"^/[A-Za-z_][\w-]*(\{.*\})?$", re.DOTALL)
-_NONE = Assessment(Level.NONE, ())
 
 #: Stems of one-word vocabulary phrases that are everyday words, not health terms.
 _EVERYDAY = frozenset(
@@ -53,63 +37,6 @@ _EVERYDAY = frozenset(
     talk tall tear threw throw trip wander wet wors worsen zone walker
     """.split()  # noqa: SIM905 - a word list reads best as text
 )
-
-
-def is_payload(text: str) -> bool:
-    """Whether ``text`` is a bare button payload (nothing typed after it)."""
-    return bool(_PAYLOAD.match(text.strip()))
-
-
-def session_texts(texts: Iterable[str]) -> list[str]:
-    """The patient's typed messages, oldest first: blanks and bare payloads left out."""
-    return [t for t in (str(t).strip() for t in texts) if t and not is_payload(t)]
-
-
-#: Intents that move on from an emergency message already given: the patient taps a
-#: button, thanks, says goodbye. Anything else right after it gets it again.
-MOVING_ON = frozenset(
-    {"ask_full_reply", "ask_similar_question", "thanks", "goodbye", "greet", "bot_challenge"}
-)
-
-
-def safety_decision(
-    texts: Sequence[str], previous: Level = Level.NONE, intent: str | None = None
-) -> Assessment:
-    """The emergency / crisis decision for the patient's latest message.
-
-    The latest message is urgent when it shows signs by itself, or when, read with the
-    previous ones of the session (the last :data:`bot.safety.RECENT_MESSAGES`), it
-    completes signs that were not urgent before it ("my left arm is numb and weak",
-    then "it started an hour ago"). When the bot's last reply was the emergency or crisis
-    message, the next message gets it again ("should I wait?", "he is also very pale")
-    unless it moves on (:data:`MOVING_ON`: a button, thanks, goodbye), so the patient
-    can still read what the emergency message offers.
-
-    Args:
-        texts: The patient's messages of this session, oldest first, the latest last;
-            button payloads are skipped, and a latest message that is one (a tap on
-            "Read the full reply") needs no decision.
-        previous: The level of the bot's last reply: ``EMERGENCY`` or ``SELF_HARM`` when
-            it was the emergency or crisis message.
-        intent: The NLU's intent of the latest message, if known.
-
-    Returns:
-        The :class:`~bot.safety.Assessment` of this turn; ``Level.NONE`` when the
-        latest message needs no emergency or crisis message.
-    """
-    typed = session_texts(texts)
-    if not typed or not texts or is_payload(str(texts[-1])) or not str(texts[-1]).strip():
-        return _NONE
-    latest = assess(typed[-1])
-    if latest.urgent:
-        return latest
-    recent = typed[-RECENT_MESSAGES:]
-    now = assess_conversation(recent)
-    if now.urgent and not assess_conversation(recent[:-1]).urgent:
-        return now
-    if previous is not Level.NONE and intent not in MOVING_ON:
-        return Assessment(previous, ("repeated",))
-    return _NONE
 
 
 @lru_cache(maxsize=2)

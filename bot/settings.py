@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dotenv import dotenv_values
+from limits import parse
 
 from bot.errors import ConfigError
 
@@ -41,7 +42,20 @@ DEFAULTS: dict[str, str] = {
     "ACTION_WORKERS": "4",
     "REVIEW_TOKEN": "",
     "CLUSTER_PORT": "8080",
+    "RATE_MESSAGES": "20/minute",
+    "RATE_ADDRESS": "300/minute",
+    "RATE_REFUSED": "10/minute",
+    "RATE_SIGN_IN": "5 per 15 minutes",
+    "SESSION_IDLE_MINUTES": "60",
 }
+
+#: Configured secrets (tokens, signing keys) must be at least this long; the generated
+#: ones are 43 characters.
+MIN_SECRET_CHARS = 24
+#: ... and use at least this many different characters ("aaaa..." is refused).
+MIN_SECRET_SYMBOLS = 10
+SECRETS = ("REST_TOKEN", "ACTIONS_TOKEN", "SESSION_SECRET", "REVIEW_TOKEN")
+RATES = ("RATE_MESSAGES", "RATE_ADDRESS", "RATE_REFUSED", "RATE_SIGN_IN")
 
 
 @dataclass(frozen=True)
@@ -94,6 +108,13 @@ class Settings:
             empty: generated once).
         cluster_port: Public port of the cluster profile's nginx (``NEUROBOT_CLUSTER_PORT``,
             ``make cluster``).
+        rate_messages: Most messages of one conversation in a moving window
+            (``NEUROBOT_RATE_MESSAGES``, e.g. ``20/minute``; see :mod:`bot.ratelimit`).
+        rate_address: Most web chat messages and new sessions from one address.
+        rate_refused: Most REST requests refused for their token, from one address.
+        rate_sign_in: Most review page sign-in attempts from one address.
+        session_idle_minutes: A web chat session id idle this long is replaced by a new
+            one: the patient starts a new conversation (``NEUROBOT_SESSION_IDLE_MINUTES``).
     """
 
     db_path: Path
@@ -122,6 +143,11 @@ class Settings:
     action_workers: int = 4
     review_token: str = ""
     cluster_port: int = 8080
+    rate_messages: str = DEFAULTS["RATE_MESSAGES"]
+    rate_address: str = DEFAULTS["RATE_ADDRESS"]
+    rate_refused: str = DEFAULTS["RATE_REFUSED"]
+    rate_sign_in: str = DEFAULTS["RATE_SIGN_IN"]
+    session_idle_minutes: float = 60.0
 
     @property
     def local_host(self) -> str:
@@ -197,6 +223,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     max_wrong = _number(raw, "MAX_WRONG", float)
     if not 0 < max_wrong < 1:
         raise ConfigError(f"{PREFIX}MAX_WRONG must be between 0 and 1, got {raw['MAX_WRONG']!r}")
+    for key in SECRETS:
+        _check_secret(key, raw[key])
+    for key in RATES:
+        _check_rate(key, raw[key])
     dense = raw["DENSE"].lower()
     if dense not in _SWITCH:
         raise ConfigError(f"{PREFIX}DENSE must be on or off, got {raw['DENSE']!r}")
@@ -230,4 +260,31 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         action_workers=max(1, int(_number(raw, "ACTION_WORKERS", int))),
         review_token=raw["REVIEW_TOKEN"],
         cluster_port=int(_number(raw, "CLUSTER_PORT", int)),
+        rate_messages=raw["RATE_MESSAGES"],
+        rate_address=raw["RATE_ADDRESS"],
+        rate_refused=raw["RATE_REFUSED"],
+        rate_sign_in=raw["RATE_SIGN_IN"],
+        session_idle_minutes=_number(raw, "SESSION_IDLE_MINUTES", float),
     )
+
+
+def _check_secret(key: str, value: str) -> None:
+    """A configured secret must be hard to guess; empty means "generate one"."""
+    if not value:
+        return
+    if len(value) < MIN_SECRET_CHARS or len(set(value)) < MIN_SECRET_SYMBOLS:
+        raise ConfigError(
+            f"{PREFIX}{key} is too weak: use at least {MIN_SECRET_CHARS} characters with "
+            f"at least {MIN_SECRET_SYMBOLS} different ones, for example the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`, or leave it "
+            "empty to have one generated"
+        )
+
+
+def _check_rate(key: str, value: str) -> None:
+    try:
+        parse(value)
+    except ValueError:
+        raise ConfigError(
+            f"{PREFIX}{key} must be a rate such as '20/minute' or '5 per 15 minutes', got {value!r}"
+        ) from None

@@ -329,7 +329,9 @@
     socket.on("session_confirm", function (sessionId) {
       var id = typeof sessionId === "string" ? sessionId : (sessionId && sessionId.session_id);
       if (!id) return;
-      if (asked !== null && id !== asked) clearConversation(); // a new session, not ours
+      // the server renews the signed id of the same session ("<id>.<time>.<signature>");
+      // another id is a new session (ours was unknown or idle too long)
+      if (asked !== null && id.split(".")[0] !== asked.split(".")[0]) clearConversation();
       asked = id;
       save(KEY_SESSION, id);
     });

@@ -228,8 +228,14 @@ def normalise(text: str) -> str:
     if text.isascii():
         ascii_text = text
     else:
+        # compatibility forms ("ｆａｃｅ") become plain letters; accents, zero-width and
+        # bidi characters (format characters, category Cf) are dropped
         decomposed = unicodedata.normalize("NFKD", text)
-        ascii_text = "".join(c for c in decomposed if not unicodedata.combining(c))
+        ascii_text = "".join(
+            c
+            for c in decomposed
+            if not unicodedata.combining(c) and unicodedata.category(c) not in ("Cf", "Cs")
+        )
     lowered = _APOSTROPHES.sub("", ascii_text.lower()).replace("&", " and ")
     return lowered.replace("w/o", " without ").replace("w/", " with ")
 

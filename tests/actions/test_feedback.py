@@ -78,10 +78,12 @@ def test_a_long_health_message_taken_for_feedback_is_searched_not_recorded(
 
 
 def test_the_feedback_payloads_pass_the_channel_guard_and_nothing_else_does() -> None:
-    from addons.channels import screen_payload
+    from bot.inbound import screen
 
     for payload in ('/feedback_helpful{"record_id": "t1"}', "/feedback_unhelpful"):
-        assert screen_payload(payload) == payload
-    # another entity in a feedback payload is read as words, like any typed payload
+        assert screen(payload) == payload
+    # another entity, or a record id that is text, is read as words like any typed payload
     typed = '/feedback_unhelpful{"symptom": "face drooping"}'
-    assert screen_payload(typed) == typed.lstrip("/")
+    assert screen(typed) == "feedback unhelpful symptom face drooping"
+    named = '/feedback_unhelpful{"record_id": "John Smith 0912-345-678"}'
+    assert screen(named) == "feedback unhelpful record id John Smith 0912-345-678"

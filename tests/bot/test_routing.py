@@ -1,94 +1,10 @@
-"""The turn's safety decision and the health-text check, on literal tables."""
+"""The health-text check and intent routing, on literal tables."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.routing import (
-    is_health_text,
-    is_payload,
-    route_intent,
-    safety_decision,
-    session_texts,
-)
-from bot.safety import Level
-
-
-@pytest.mark.parametrize(
-    ("texts", "level"),
-    [
-        (["my husband's face is drooping on one side since 20 minutes"], Level.EMERGENCY),
-        (["I want to end my life"], Level.SELF_HARM),
-        (["my left arm is numb and weak", "it started an hour ago"], Level.EMERGENCY),
-        (["my left arm is numb and weak"], Level.NONE),
-        (
-            ["my left arm has been numb and weak for two years", "it started an hour ago"],
-            Level.NONE,
-        ),
-        (["my face suddenly droops since this morning", "ok, thank you"], Level.NONE),
-        (["my face suddenly droops since this morning", "/ask_full_reply"], Level.NONE),
-        (
-            ["my face suddenly droops since this morning", "his face is still drooping now"],
-            Level.EMERGENCY,
-        ),
-        (["hello", "/greet", "i want to kill myself"], Level.SELF_HARM),
-        (["my hands tingle at night"], Level.NONE),
-        ([], Level.NONE),
-        (["", "   "], Level.NONE),
-    ],
-)
-def test_safety_decision(texts: list[str], level: Level) -> None:
-    assert safety_decision(texts).level is level
-
-
-@pytest.mark.parametrize(
-    ("intent", "level"),
-    [
-        ("affirm", Level.EMERGENCY),
-        ("describe_symptoms", Level.EMERGENCY),
-        ("nlu_fallback", Level.EMERGENCY),
-        (None, Level.EMERGENCY),
-        ("thanks", Level.NONE),
-        ("goodbye", Level.NONE),
-        ("ask_full_reply", Level.NONE),
-    ],
-)
-def test_the_message_right_after_an_emergency_reply_gets_it_again_unless_it_moves_on(
-    intent: str | None, level: Level
-) -> None:
-    texts = ["my dad just collapsed", "should I wait?"]
-    assert safety_decision(texts, previous=Level.EMERGENCY, intent=intent).level is level
-    assert safety_decision(texts, intent=intent).level is Level.NONE
-
-
-def test_an_old_message_outside_the_recent_window_is_not_combined() -> None:
-    texts = [
-        "my left arm is numb and weak",
-        "I sleep badly",
-        "I drink coffee",
-        "it started an hour ago",
-    ]
-    assert safety_decision(texts).level is Level.NONE
-
-
-@pytest.mark.parametrize(
-    ("text", "payload"),
-    [
-        ("/ask_full_reply", True),
-        ('/ask_similar_question{"record_id": "t2"}', True),
-        ('/greet{"symptom": "face drooping"} his face is drooping', False),
-        ("my head / neck hurt", False),
-    ],
-)
-def test_is_payload(text: str, payload: bool) -> None:
-    assert is_payload(text) is payload
-
-
-def test_session_texts_leave_out_payloads_and_blanks() -> None:
-    assert session_texts(["hi", "", "/ask_full_reply", " my feet tingle "]) == [
-        "hi",
-        "my feet tingle",
-    ]
+from bot.routing import is_health_text, route_intent
 
 
 @pytest.mark.parametrize(

@@ -127,6 +127,15 @@ def rest_say(
     return answer
 
 
+#: Rate limits no test meets by accident.
+GENEROUS_RATES = {
+    "NEUROBOT_RATE_MESSAGES": "1000/minute",
+    "NEUROBOT_RATE_ADDRESS": "10000/minute",
+    "NEUROBOT_RATE_REFUSED": "1000/minute",
+    "NEUROBOT_RATE_SIGN_IN": "1000/minute",
+}
+
+
 class Servers:
     """The action server and the Rasa server, on free ports."""
 
@@ -135,6 +144,8 @@ class Servers:
         log_dir: Path,
         credentials: Path = PROJECT_ROOT / "credentials.yml",
         reply_timeout: float = 5.0,
+        extra_env: Mapping[str, str] | None = None,
+        endpoints: Path | None = None,
     ) -> None:
         base = require_model_and_index()
         self.settings = load_settings(
@@ -149,6 +160,12 @@ class Servers:
         # the REST channel's bearer token, the same for the servers and the tests
         self.rest_token = self.env.get("NEUROBOT_REST_TOKEN") or rest_token(load_settings())
         self.env["NEUROBOT_REST_TOKEN"] = self.rest_token
+        # one test sends more messages a minute from one address than a patient would;
+        # the limits themselves are tested with their own servers (tests/security)
+        self.env.update(GENEROUS_RATES)
+        self.env.update(extra_env or {})
+        #: the Rasa server's endpoints file; None: the project's (conversations in memory)
+        self.endpoints = endpoints
         self.logs = log_dir
         self.credentials = credentials
         self.actions: subprocess.Popen[bytes] | None = None
@@ -169,7 +186,7 @@ class Servers:
             stderr=subprocess.STDOUT,
         )
         wait_until_up(f"http://127.0.0.1:{self.settings.actions_port}/health", self.actions, 120)
-        command = rasa_server_command(self.settings)
+        command = rasa_server_command(self.settings, endpoints=self.endpoints)
         command[command.index("--credentials") + 1] = str(self.credentials)
         log = (self.logs / "rasa.log").open("ab")
         self.rasa = subprocess.Popen(

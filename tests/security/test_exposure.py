@@ -40,7 +40,7 @@ def test_commands_take_the_host_the_origins_and_the_log_level(tmp_path: Path) ->
             "NEUROBOT_HOST": "10.0.0.5",
             "NEUROBOT_ALLOWED_ORIGINS": "https://chat.example.org",
             "NEUROBOT_LOG_LEVEL": "warning",
-            "NEUROBOT_ACTIONS_TOKEN": "configured",
+            "NEUROBOT_ACTIONS_TOKEN": "configured-actions-token-0123456789",
             "NEUROBOT_STATE_DIR": str(tmp_path),
         }
     )
@@ -56,7 +56,7 @@ def test_commands_take_the_host_the_origins_and_the_log_level(tmp_path: Path) ->
         *("--log-level", "WARNING"),
     ]
     env = server_env(settings, base={})
-    assert env["NEUROBOT_ACTIONS_TOKEN"] == "configured"
+    assert env["NEUROBOT_ACTIONS_TOKEN"] == "configured-actions-token-0123456789"
     assert env["LOG_LEVEL"] == "WARNING"
     assert env["NEUROBOT_ACTIONS_URL"] == "http://10.0.0.5:5055/webhook"
 

@@ -16,7 +16,7 @@ import pytest
 import requests
 import socketio  # python-socketio, installed with Rasa
 
-from addons.widget import new_session, verified_session
+from addons.widget import new_session, signed_session, verified_session
 from bot.secrets import session_secret
 from bot.settings import load_settings
 from tests.channels.harness import ALS, CARD_START, FULL_START, Servers
@@ -83,22 +83,35 @@ def patient(servers: Servers) -> Iterator[Patient]:
 def test_signed_ids_verify_only_with_their_key() -> None:
     key, other = b"k" * 32, b"o" * 32
     session_id, signed = new_session(key)
-    raw, signature = signed.split(".")
+    raw, issued, signature = signed.split(".")
     assert raw == session_id and len(session_id) >= 16
     assert verified_session(key, signed) == session_id
     other_id, other_signed = new_session(key)
     for forged in [
         session_id,
         f"{session_id}.",
-        f"{session_id}.{'A' * len(signature)}",
+        f"{session_id}.{issued}.{'A' * len(signature)}",
         new_session(other)[1],
-        f"{session_id}.{other_signed.split('.')[1]}",
-        f"{other_id}.{signature}",
+        f"{session_id}.{issued}.{other_signed.split('.')[2]}",
+        f"{other_id}.{issued}.{signature}",
+        f"{session_id}.{int(issued, 16) + 3600:x}.{signature}",  # a later time, same signature
+        f"{session_id}.{signature}",  # the older form, without a time
         f"{signed}.{signature}",
         None,
         42,
     ]:
         assert verified_session(key, forged) is None, forged
+
+
+def test_a_session_idle_too_long_is_not_taken_back() -> None:
+    key = b"k" * 32
+    session_id, signed = new_session(key, now=1_000_000.0)
+    assert verified_session(key, signed, idle_seconds=3600, now=1_003_599.0) == session_id
+    assert verified_session(key, signed, idle_seconds=3600, now=1_003_601.0) is None
+    # renewed while the patient chats
+    renewed = signed_session(key, session_id, now=1_003_000.0)
+    assert renewed.split(".")[0] == session_id
+    assert verified_session(key, renewed, idle_seconds=3600, now=1_006_000.0) == session_id
 
 
 @pytest.mark.server
@@ -109,7 +122,8 @@ def test_a_reload_keeps_its_own_signed_conversation(servers: Servers, patient: P
     patient.close()
     reloaded = Patient(servers.url)
     try:
-        assert reloaded.session(signed) == signed
+        # the same session, its signed id renewed
+        assert reloaded.session(signed).split(".")[0] == signed.split(".")[0]
         assert reloaded.say("/ask_full_reply")[0].startswith(FULL_START)
     finally:
         reloaded.close()
@@ -120,12 +134,13 @@ def test_another_sessions_id_unsigned_or_forged_gets_a_fresh_session(
     servers: Servers, patient: Patient
 ) -> None:
     signed = patient.signed
-    raw, _, signature = signed.partition(".")
+    raw, issued, signature = signed.split(".")
     attempts = [
         raw,  # the id alone: all Rasa's channel asks for
-        f"{raw}.{'A' * 43}",  # a made-up signature
-        f"{raw}.{new_session(b'another key')[1].split('.')[1]}",  # signed with another key
-        f"{new_session(b'x')[0]}.{signature}",  # the patient's signature on another id
+        f"{raw}.{issued}.{'A' * 43}",  # a made-up signature
+        # signed with another key
+        signed_session(b"another key", raw),
+        f"{new_session(b'x')[0]}.{issued}.{signature}",  # the patient's signature on another id
     ]
     intruders = []
     try:

@@ -153,7 +153,12 @@ def test_a_conversation_survives_a_restart_on_the_sqlite_default(
 ) -> None:
     state = tmp_path / "state"
     # a conversation of 40 days ago, left by an earlier run: removed on start
-    settings = load_settings({"NEUROBOT_STATE_DIR": str(state), "NEUROBOT_ACTIONS_TOKEN": "x"})
+    settings = load_settings(
+        {
+            "NEUROBOT_STATE_DIR": str(state),
+            "NEUROBOT_ACTIONS_TOKEN": "persistence-actions-token-0123456789",
+        }
+    )
     old = rasa_store(settings)
     now = time.time()
     save_conversation(old, "rest:long-ago", [40 + (1_800_000_000.0 - now) / DAY])
