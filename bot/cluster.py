@@ -364,8 +364,11 @@ class Cluster:
         database, _ = store_urls(self.settings)
         ensure_database(database)
         removed = prune(cluster_settings(self.settings, self.layout))
-        if removed:
-            log(f"removed {removed} conversations older than {self.settings.retention_days} days")
+        if removed.events:
+            log(
+                f"removed {removed.events} events older than {self.settings.retention_days} "
+                f"days ({removed.conversations} conversations whole)"
+            )
         env = self.write_files()
         check_nginx(self.layout)
         logs = self.layout.prefix / "logs"

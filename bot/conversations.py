@@ -26,6 +26,7 @@ import argparse
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -279,11 +280,25 @@ def forget(settings: Settings, prefix: str) -> int:
     )
 
 
-def prune(settings: Settings, days: int | None = None, now: float | None = None) -> int:
-    """Delete the conversations whose latest event is older than ``days`` days.
+@dataclass(frozen=True)
+class Pruned:
+    """What a retention run deleted.
 
-    A conversation (all events of one sender id) is deleted whole, so none is left
-    half-remembered. On SQLite the freed pages are overwritten (``secure_delete``).
+    Attributes:
+        conversations: Conversations deleted whole (every event older than the limit).
+        events: Events deleted in all, those of conversations still going included.
+    """
+
+    conversations: int
+    events: int
+
+
+def prune(settings: Settings, days: int | None = None, now: float | None = None) -> Pruned:
+    """Delete every event older than ``days`` days, inside live conversations too.
+
+    What a patient wrote 40 days ago is deleted after 30 days even when the patient
+    wrote again yesterday: the retention is per message, not per conversation. On
+    SQLite the freed pages are overwritten (``secure_delete``).
 
     Args:
         settings: Where the conversations are (:func:`database_url`).
@@ -291,7 +306,7 @@ def prune(settings: Settings, days: int | None = None, now: float | None = None)
         now: The current time in seconds since the epoch (tests pass one).
 
     Returns:
-        How many conversations were deleted.
+        How many conversations were deleted whole, and how many events in all.
 
     Raises:
         ConfigError: ``NEUROBOT_DATABASE_URL`` is unusable.
@@ -299,16 +314,34 @@ def prune(settings: Settings, days: int | None = None, now: float | None = None)
     """
     limit = settings.retention_days if days is None else days
     if limit <= 0:
-        return 0
+        return Pruned(0, 0)
     cutoff = (time.time() if now is None else now) - limit * DAY
-    return _delete(
-        settings,
-        lambda events: (
-            sa.select(events.c.sender_id)
-            .group_by(events.c.sender_id)
-            .having(sa.func.max(events.c.timestamp) < cutoff)
-        ),
-    )
+    url = database_url(settings)
+    sqlite = url.get_backend_name() == "sqlite"
+    if sqlite and not (url.database and Path(url.database).is_file()):
+        return Pruned(0, 0)  # nothing stored yet; do not create the file here
+    connect_args = {} if sqlite else {"connect_timeout": CONNECT_TIMEOUT}
+    engine = sa.create_engine(url, connect_args=connect_args)
+    try:
+        with engine.begin() as connection:
+            if not sa.inspect(connection).has_table(EVENTS_TABLE):
+                return Pruned(0, 0)
+            events = sa.Table(EVENTS_TABLE, sa.MetaData(), autoload_with=connection)
+            if sqlite:
+                connection.exec_driver_sql("PRAGMA secure_delete = ON")
+            whole = sa.select(events.c.sender_id).group_by(events.c.sender_id)
+            whole = whole.having(sa.func.max(events.c.timestamp) < cutoff)
+            conversations = connection.execute(
+                sa.select(sa.func.count()).select_from(whole.subquery())
+            ).scalar_one()
+            deleted = connection.execute(events.delete().where(events.c.timestamp < cutoff))
+    except SQLAlchemyError as exc:
+        raise ServiceError(
+            f"cannot prune the conversations in {shown(url)}: {_error_text(exc)}"
+        ) from None
+    finally:
+        engine.dispose()
+    return Pruned(int(conversations), int(deleted.rowcount or 0))
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
@@ -319,9 +352,11 @@ def cmd_prune(args: argparse.Namespace) -> int:
         print("retention is 0 days: conversations are kept forever; nothing removed")
         return 0
     removed = prune(settings, days)
+    whole = removed.conversations
     print(
-        f"removed {removed} conversation{'s' if removed != 1 else ''} older than {days} "
-        f"day{'s' if days != 1 else ''} from {shown(database_url(settings))}"
+        f"removed {removed.events} event{'s' if removed.events != 1 else ''} older than "
+        f"{days} day{'s' if days != 1 else ''} ({whole} conversation{'s' if whole != 1 else ''}"
+        f" whole) from {shown(database_url(settings))}"
     )
     return 0
 

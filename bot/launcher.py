@@ -53,6 +53,9 @@ WARM_UP_SENDER = "neurobot-warmup-"
 # start deletes the previous runs' warm-up conversations.
 WARM_UP_CONVERSATION = "rest:" + WARM_UP_SENDER
 WARM_UP_SECONDS = 180.0
+#: While the servers run, the retention is applied again this often (seconds), so that a
+#: message older than the limit goes even when nobody restarts the bot.
+PRUNE_EVERY = 3600.0
 # One try may wait while the model loads with the server's event loop blocked.
 WARM_UP_TRY_SECONDS = 60.0
 
@@ -163,7 +166,8 @@ def prepare_conversations(settings: Settings, log: Log = log_to_stderr) -> Path:
             else "(retention 0: kept forever)"
         )
         log(
-            f"retention: removed {removed} conversation(s) {kept} and {warm_ups} "
+            f"retention: removed {removed.events} event(s) {kept} "
+            f"({removed.conversations} conversation(s) whole) and {warm_ups} "
             "warm-up conversation(s)"
         )
     return path
@@ -185,6 +189,17 @@ def write_credentials(path: Path, env: Mapping[str, str]) -> None:
         check=True,
         umask=0o077,
     )
+
+
+def apply_retention(settings: Settings) -> None:
+    """Delete what is older than the retention, logging what was removed (never raises)."""
+    try:
+        removed = conversations.prune(settings)
+    except BotError as exc:
+        log_to_stderr(f"retention not applied: {exc}")
+        return
+    if removed.events:
+        log_to_stderr(f"retention: removed {removed.events} event(s) older than the limit")
 
 
 def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float) -> None:
@@ -520,9 +535,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         hook = warm_up_in_background(base)
         for server in servers:
             server.on_restart = hook
+        next_prune = time.monotonic() + PRUNE_EVERY
         while True:
             for server in servers:
                 server.check()
+            if time.monotonic() >= next_prune:
+                next_prune = time.monotonic() + PRUNE_EVERY
+                apply_retention(settings)
             time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)

@@ -27,7 +27,7 @@ from bot.index import ArchiveIndex, Hit
 from bot.settings import Settings, load_settings
 from tests.channels.harness import free_port
 
-TOKEN = "workers-test-token"
+TOKEN = "workers-test-token-0123456789"
 SLOW_SECONDS = 2.0
 SLOW_WORD = "slowly"
 

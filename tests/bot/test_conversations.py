@@ -24,6 +24,7 @@ from bot import conversations
 from bot.cli import main as bot_main
 from bot.conversations import (
     TRACKER_STORE_TYPE,
+    Pruned,
     database_url,
     describe,
     endpoints_config,
@@ -45,7 +46,11 @@ DAY = 86_400.0
 
 def settings_for(state: Path, **variables: str) -> Settings:
     return load_settings(
-        {"NEUROBOT_STATE_DIR": str(state), "NEUROBOT_ACTIONS_TOKEN": "tok", **variables}
+        {
+            "NEUROBOT_STATE_DIR": str(state),
+            "NEUROBOT_ACTIONS_TOKEN": "actions-token-0123456789abcdef",
+            **variables,
+        }
     )
 
 
@@ -67,7 +72,7 @@ def test_by_default_conversations_go_to_a_sqlite_file_in_the_state_dir(tmp_path:
     assert endpoints_config(settings) == {
         "action_endpoint": {
             "url": "http://127.0.0.1:5055/webhook",
-            "headers": {"Authorization": "Bearer tok"},
+            "headers": {"Authorization": "Bearer actions-token-0123456789abcdef"},
         },
         "tracker_store": tracker_store_config(settings),
     }
@@ -246,7 +251,7 @@ def save_conversation(store: Any, sender: str, ages_in_days: list[float]) -> Non
 def fill(store: Any) -> None:
     save_conversation(store, "old", [45, 44])
     save_conversation(store, "recent", [2, 1])
-    # started long ago but the patient wrote again yesterday: kept whole
+    # started long ago but the patient wrote again yesterday: its old messages go
     save_conversation(store, "came-back", [60, 1])
     save_conversation(store, "just-old", [31])
 
@@ -259,17 +264,23 @@ def stored(store: Any) -> dict[str, int]:
     }
 
 
-def test_prune_deletes_whole_conversations_whose_last_event_is_older(tmp_path: Path) -> None:
+def test_prune_deletes_every_event_older_than_the_limit_even_in_a_live_conversation(
+    tmp_path: Path,
+) -> None:
     settings = settings_for(tmp_path, NEUROBOT_RETENTION_DAYS="30")
     write_endpoints(settings)
     store = rasa_store(settings)
     fill(store)
     assert stored(store) == {"came-back": 6, "just-old": 4, "old": 6, "recent": 6}
-    assert prune(settings, now=NOW) == 2
-    assert stored(store) == {"came-back": 6, "recent": 6}
-    # the kept conversations are whole: their slots read back as before
-    assert asyncio.run(store.retrieve("came-back")).get_slot("current_record") == "r1"
-    assert prune(settings, now=NOW) == 0
+    assert prune(settings, now=NOW) == Pruned(conversations=2, events=14)
+    # the conversation still going keeps its recent message and slot only
+    assert stored(store) == {"came-back": 2, "recent": 6}
+    from rasa.shared.core.events import UserUttered
+
+    came_back = asyncio.run(store.retrieve("came-back"))
+    assert [e.text for e in came_back.events if isinstance(e, UserUttered)] == ["message 1"]
+    assert came_back.get_slot("current_record") == "r1"
+    assert prune(settings, now=NOW) == Pruned(0, 0)
 
 
 def test_prune_days_argument_and_zero_keeps_everything(tmp_path: Path) -> None:
@@ -277,19 +288,19 @@ def test_prune_days_argument_and_zero_keeps_everything(tmp_path: Path) -> None:
     write_endpoints(settings)
     store = rasa_store(settings)
     fill(store)
-    assert prune(settings, now=NOW) == 0  # 0: kept forever
+    assert prune(settings, now=NOW) == Pruned(0, 0)  # 0: kept forever
     assert len(stored(store)) == 4
-    assert prune(settings, days=50, now=NOW) == 0
-    assert prune(settings, days=40, now=NOW) == 1
+    assert prune(settings, days=50, now=NOW) == Pruned(0, 4)  # came-back's first message
+    assert prune(settings, days=40, now=NOW) == Pruned(1, 6)
     assert sorted(stored(store)) == ["came-back", "just-old", "recent"]
 
 
 def test_prune_without_a_database_creates_nothing(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
-    assert prune(settings, now=NOW) == 0
+    assert prune(settings, now=NOW) == Pruned(0, 0)
     assert not (tmp_path / "conversations.sqlite3").exists()
     write_endpoints(settings)  # an empty file, no events table yet
-    assert prune(settings, now=NOW) == 0
+    assert prune(settings, now=NOW) == Pruned(0, 0)
 
 
 def test_prune_on_sqlite_overwrites_what_it_deleted(tmp_path: Path) -> None:
@@ -305,7 +316,7 @@ def test_prune_on_sqlite_overwrites_what_it_deleted(tmp_path: Path) -> None:
     asyncio.run(store.save(tracker))
     store.engine.dispose()
     assert secret.encode() in (tmp_path / "conversations.sqlite3").read_bytes()
-    assert prune(settings, now=NOW) == 1
+    assert prune(settings, now=NOW) == Pruned(1, 5)
     assert secret.encode() not in (tmp_path / "conversations.sqlite3").read_bytes()
 
 
@@ -324,10 +335,10 @@ def test_bot_conversations_prune_prints_how_many_it_removed(
     assert bot_main(["conversations", "prune", "--days", "40"]) == 0
     database = tmp_path / "conversations.sqlite3"
     assert capsys.readouterr().out == (
-        f"removed 1 conversation older than 40 days from sqlite:///{database}\n"
+        f"removed 4 events older than 40 days (1 conversation whole) from sqlite:///{database}\n"
     )
     assert bot_main(["conversations", "prune"]) == 0
-    assert capsys.readouterr().out.startswith("removed 1 conversation older than 30 days")
+    assert capsys.readouterr().out.startswith("removed 4 events older than 30 days")
     assert sorted(asyncio.run(store.keys())) == ["c"]
     with pytest.raises(SystemExit):
         bot_main(["conversations", "prune", "--days", "-1"])
@@ -354,8 +365,8 @@ def test_prune_on_postgresql(tmp_path: Path, postgres_database: str) -> None:
     assert database_url(settings).get_backend_name() == "postgresql"
     store = rasa_store(settings)
     fill(store)
-    assert prune(settings, now=NOW) == 2
-    assert stored(store) == {"came-back": 6, "recent": 6}
+    assert prune(settings, now=NOW) == Pruned(2, 14)
+    assert stored(store) == {"came-back": 2, "recent": 6}
     store.engine.dispose()
 
 
@@ -408,7 +419,8 @@ def test_the_launcher_prepares_the_store_and_applies_retention_before_start(
     database = tmp_path / "conversations.sqlite3"
     assert said == [
         f"conversations: SQLite file {database}; locks: in memory (one Rasa server)",
-        "retention: removed 1 conversation(s) older than 30 days and 1 warm-up conversation(s)",
+        "retention: removed 4 event(s) older than 30 days (1 conversation(s) whole) and 1 "
+        "warm-up conversation(s)",
     ]
     assert sorted(asyncio.run(store.keys())) == ["rest:patient"]
     assert path == tmp_path / "endpoints.yml" and mode(path) == 0o600

@@ -49,7 +49,7 @@ pytestmark = pytest.mark.server
 
 __all__ = ["postgres_database"]  # the fixture, shared with the unit tests
 
-TOKEN = "persistence-test-token"
+TOKEN = "persistence-test-token-0123456789"
 REDIS_DB = 7  # a database of its own, to see the Rasa server's connection to it
 DAY = 86_400.0
 
@@ -172,7 +172,7 @@ def test_a_conversation_survives_a_restart_on_the_sqlite_default(
     log = launcher.output()
     database = state / "conversations.sqlite3"
     assert f"conversations: SQLite file {database}; locks: in memory" in log
-    assert "retention: removed 1 conversation(s) older than 30 days" in log
+    assert "retention: removed 4 event(s) older than 30 days (1 conversation(s) whole)" in log
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
     assert stat.S_IMODE((state / "endpoints.yml").stat().st_mode) == 0o600
     kept = sorted(asyncio.run(rasa_store(settings).keys()))
@@ -181,7 +181,8 @@ def test_a_conversation_survives_a_restart_on_the_sqlite_default(
     assert sum(k.startswith("rest:neurobot-warmup-") for k in kept) >= 1
     second_start = log.rsplit("retention:", 1)[1].split("\n", 1)[0]
     assert re.fullmatch(
-        r" removed 0 conversation\(s\) older than 30 days and [1-9]\d* warm-up conversation\(s\)",
+        r" removed 0 event\(s\) older than 30 days \(0 conversation\(s\) whole\) and [1-9]\d* "
+        r"warm-up conversation\(s\)",
         second_start,
     ), second_start
 
