@@ -266,9 +266,10 @@ def nothing_shown(
 ) -> list[EventType]:
     """A follow-up request with nothing shown yet: a typed health question is searched
     (the NLU took a new description for a follow-up), anything else is told to describe
-    the symptoms first."""
+    the symptoms first. Words of care alone ("what else did the doctor say?") ask about
+    an answer, so they do not make a health question here."""
     typed = latest_text(tracker)
-    if typed and is_health_text(typed):
+    if typed and is_health_text(typed, care_words=False):
         return ActionAnswerFromArchive(services).search(dispatcher, tracker, settings)
     dispatcher.utter_message(response="utter_nothing_shown_yet")
     return []

@@ -10,6 +10,7 @@ is not taken here: see :mod:`bot.safety.session`.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,7 +32,7 @@ HEALTH_WORDS_PATH = Path(__file__).with_name("health_words.yml")
 _EVERYDAY = frozenset(
     """
     al ap abrupt backward bum burst butt caus common cure energi episod fall famili gene
-    incid kid child children babi infant toddler teen teenag elder senior preschool carer
+    fit incid kid child children babi infant toddler teen teenag elder senior preschool carer
     caregiv caretak motiv mileston nowher outlook over oper parrot pass penetr pot pound
     preval prevent progress research risk sad smoke smoker speak spectrum stab studi sudden
     talk tall tear threw throw trip wander wet wors worsen zone walker
@@ -39,13 +40,24 @@ _EVERYDAY = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class _Lexicon:
+    """``bot/health_words.yml`` read once: stems, care stems, endings, phrases."""
+
+    words: frozenset[str]
+    stems: frozenset[str]
+    care: frozenset[str]
+    suffixes: re.Pattern[str]
+    phrases: re.Pattern[str]
+    lookalikes: frozenset[str]
+
+
 @lru_cache(maxsize=2)
-def _health_lexicon(
-    path: Path = HEALTH_WORDS_PATH,
-) -> tuple[frozenset[str], frozenset[str], re.Pattern[str], re.Pattern[str]]:
+def _health_lexicon(path: Path = HEALTH_WORDS_PATH) -> _Lexicon:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     care = frozenset(stem(w) for w in " ".join(data["care"]).split())
-    stems = {stem(w) for w in " ".join(data["words"]).split()}
+    listed = frozenset(" ".join(data["words"]).lower().split())
+    stems = {stem(w) for w in listed}
     # Single-word phrases of the search vocabulary are health terms too ("tingling",
     # "vertigo", "paresthesia"); multi-word phrases are left out, their parts are
     # everyday words ("hand fell asleep").
@@ -55,19 +67,28 @@ def _health_lexicon(
             parts = content_stems(str(phrase))
             if len(parts) == 1 and len(parts[0]) > 2 and parts[0] not in _EVERYDAY:
                 stems.add(parts[0])
-    suffixes = re.compile(r"(?:" + "|".join(data["suffixes"]) + r")$")
-    phrases = re.compile("|".join(f"(?:{p})" for p in data["phrases"]))
-    return frozenset(stems - care), care, suffixes, phrases
+    # A listed word whose stem is also a word of care ("medications", "medical") still
+    # counts by itself.
+    return _Lexicon(
+        words=listed,
+        stems=frozenset(stems - care),
+        care=care,
+        suffixes=re.compile(r"(?:" + "|".join(data["suffixes"]) + r")$"),
+        phrases=re.compile("|".join(f"(?:{p})" for p in data["phrases"])),
+        lookalikes=frozenset(stem(w) for w in " ".join(data.get("lookalikes", [])).split()),
+    )
 
 
 def is_health_text(text: str, care_words: bool = True) -> bool:
     """Whether a message is about health (a symptom, body part, illness, medicine, test).
 
-    A word list and phrases of questions about medicines (``bot/health_words.yml``), the
-    single-word terms of the search vocabulary and medical word endings (``-itis``,
-    ``-pathy``, ``-olol``, ...) decide;
-    it errs towards health, because a health question sent to "did not understand"
-    costs the patient more than small talk sent to the archive's honest no-match.
+    ``bot/health_words.yml`` decides, with the single-word terms of the search
+    vocabulary: words of the body, illnesses, procedures and medicines (common names
+    and brands), phrases of questions about medicines ("while taking", "is it safe to
+    take", "20 mg") and medical word endings (``-itis``, ``-pathy``, ``-olol``,
+    ``-sterone``, ...) that name what no list holds. It errs towards health, because a
+    health question sent to "did not understand" costs the patient more than small talk
+    sent to the archive's honest no-match.
 
     Args:
         text: The patient's message.
@@ -77,21 +98,23 @@ def is_health_text(text: str, care_words: bool = True) -> bool:
     Returns:
         True when any word of the message is a health term.
     """
-    stems, care, suffixes, phrases = _health_lexicon()
-    if phrases.search(" ".join(words(text))):
+    lexicon = _health_lexicon()
+    if lexicon.phrases.search(" ".join(words(text))):
         return True
     for word in words(text):
         base = word.split("'")[0]
         root = stem(base)
-        if root in stems or (care_words and root in care):
+        if base in lexicon.words or root in lexicon.stems:
             return True
-        if len(base) > 5 and suffixes.search(base):
+        if care_words and root in lexicon.care:
+            return True
+        if len(base) > 5 and lexicon.suffixes.search(base) and root not in lexicon.lookalikes:
             return True
     return False
 
 
 #: Intents of small talk; the NLU's choice stands unless the message reads as a health
-#: question (see :func:`reads_as_health_question`).
+#: question (see :func:`route_intent`).
 SMALL_TALK = frozenset({"greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge"})
 #: Intents the NLU gives when it cannot place a message.
 UNPLACED = frozenset({"nlu_fallback", "out_of_scope"})

@@ -143,6 +143,48 @@ def test_full_reply_before_any_answer(
     assert responses(messages) == ["utter_nothing_shown_yet"]
 
 
+@pytest.mark.parametrize(
+    ("action", "intent", "text", "expected"),
+    [
+        (
+            ActionShowSimilar,
+            "ask_similar_question",
+            "How are baby and adult cartilage different?",
+            ["utter_no_match", "utter_safety_advice"],
+        ),
+        (
+            ActionShowFullReply,
+            "ask_full_reply",
+            "is it safe to take Benadryl while taking the pill?",
+            ["utter_no_match", "utter_safety_advice"],
+        ),
+        (
+            ActionShowFullReply,
+            "ask_full_reply",
+            "what else did the doctor say",
+            ["utter_nothing_shown_yet"],
+        ),
+        (
+            ActionShowSimilar,
+            "ask_similar_question",
+            "show me another similar question",
+            ["utter_nothing_shown_yet"],
+        ),
+    ],
+)
+def test_a_follow_up_with_nothing_shown_searches_a_health_question_only(
+    index: ArchiveIndex,
+    settings: Settings,
+    make_tracker: Any,
+    action: Any,
+    intent: str,
+    text: str,
+    expected: list[str],
+) -> None:
+    messages, _ = run(action(Services(settings, index)), make_tracker(text, intent))
+    assert responses(messages) == expected
+
+
 def test_similar_question_walks_the_hits_then_says_there_are_no_more(
     index: ArchiveIndex, settings: Settings, make_tracker: Any
 ) -> None:

@@ -67,3 +67,48 @@ def test_other_text_is_not_health(text: str) -> None:
 )
 def test_route_intent(intent: str, text: str, routed: str) -> None:
     assert route_intent(intent, text) == routed
+
+
+@pytest.mark.parametrize(
+    ("intent", "text"),
+    [
+        ("goodbye", "Can i have sex while taking cyclogest (progesterone)?"),
+        ("out_of_scope", "How are baby and adult cartilage different?"),
+        ("out_of_scope", "Is Lipitor better than Crestor?"),
+        ("goodbye", "is it ok for my son to take Benadryl before a long flight"),
+        ("out_of_scope", "how long does it take to recover from a tonsil removal"),
+        ("nlu_fallback", "he's on 20 mg a day, is that a lot?"),
+        ("out_of_scope", "Is it safe to stop Wellbutrin suddenly?"),
+        ("bot_challenge", "what are the best exercises for a torn rotator cuff"),
+        ("affirm", "yes, and how often should she have a mammogram?"),
+        ("out_of_scope", "what is the difference between eczema and psoriasis"),
+        ("out_of_scope", "Can apixaban be crushed?"),
+        ("thanks", "thanks. is PTSD linked to IBS?"),
+        ("goodbye", "a 60 year old man taking fish oil, anything to watch for?"),
+    ],
+)
+def test_questions_beyond_neurology_reach_the_archive(intent: str, text: str) -> None:
+    """Medicines (brands too), procedures and body parts outside neurology get the
+    archive's answer or its honest no-match, never goodbye or "did not understand"."""
+    assert route_intent(intent, text) == "describe_symptoms"
+
+
+@pytest.mark.parametrize(
+    ("intent", "text"),
+    [
+        ("greet", "hi"),
+        ("greet", "hey, I'm back"),
+        ("goodbye", "thanks, bye"),
+        ("goodbye", "i'll come back another time"),
+        ("goodbye", "good night, take care"),
+        ("thanks", "thank you so much for taking the time"),
+        ("deny", "no, that doesn't fit"),
+        ("bot_challenge", "are you a bot?"),
+        ("bot_challenge", "am I talking to a real person"),
+        ("out_of_scope", "my phone screen is cracked"),
+        ("out_of_scope", "can you examine my essay"),
+        ("out_of_scope", "what is the capital of Indonesia"),
+    ],
+)
+def test_small_talk_keeps_its_intent(intent: str, text: str) -> None:
+    assert route_intent(intent, text) == intent
