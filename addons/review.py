@@ -6,14 +6,24 @@ the queue (:mod:`bot.review`, read from the tracker store on every request, so a
 item shows at the next reload), the counts per day as an inline SVG bar chart with the
 same numbers in a table, and a "Mark done" button per item.
 
+The page shows :data:`bot.review.PAGE_SIZE` items, newest first, with "Newer" and
+"Older" links, filtered by kind and by day (a day of the counts table): it reads only the
+items it shows (:func:`bot.review.read_page`) and the counts by one SQL aggregate.
+
 **Credential.** Every request needs the operator credential: ``NEUROBOT_REVIEW_TOKEN``,
 or the token generated once into ``var/review_token``. A browser signs in with it once
-(a form); the page then keeps a cookie holding an HMAC of the token (``HttpOnly``,
-``SameSite=Strict``, ``Secure`` over HTTPS), so the token itself is never stored in the
-browser, and changing the token signs everyone out. Scripts send
-``Authorization: Bearer <token>`` instead (``queue.json`` gives the queue as JSON).
-Without the credential: 401 and the sign-in form, nothing of the queue. "Mark done" is a
-POST carrying a second HMAC (against cross-site requests).
+(a form); the page then keeps a session cookie (``HttpOnly``, ``SameSite=Strict``,
+``Secure`` over HTTPS) that holds its expiry (:data:`SESSION_SECONDS` after the sign-in)
+and a random nonce of this sign-in, signed with an HMAC keyed by the token: the token
+itself is never stored in the browser, changing the token signs everyone out, and "Sign
+out" revokes the nonce in the tracker store's database (:func:`bot.review.sign_out`), so
+the cookie is dead on every Rasa server. Scripts send ``Authorization: Bearer <token>``
+instead (``queue.json`` gives a page of the queue as JSON). Without the credential: 401
+and the sign-in form, nothing of the queue. Sign-in attempts (the form, and every
+request with a bearer token) count against ``NEUROBOT_RATE_SIGN_IN`` per address
+(:mod:`bot.ratelimit`; a success resets the count): over it, 429 with ``Retry-After``,
+the token not even compared. "Mark done" is a POST carrying a second HMAC (against
+cross-site requests) and accepts only items of the queue.
 
 The page holds patients' words (redacted): it is sent with ``Cache-Control: no-store``,
 a Content Security Policy that allows no script, and nothing of it is logged.
@@ -30,9 +40,12 @@ import datetime as dt
 import hashlib
 import hmac
 import html
+import json
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -42,12 +55,31 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.conversations import database_url
-from bot.review import KINDS, DayCounts, Item, Queue, load_queue, mark_done, review_token, select
+from bot.errors import BotError
+from bot.ratelimit import RateLimiter, retry_after, shared_limiter
+from bot.review import (
+    KINDS,
+    DayCounts,
+    Item,
+    Page,
+    UnknownItemError,
+    clean,
+    load_page,
+    mark_done,
+    parse_cursor,
+    parse_day,
+    read_counts,
+    review_token,
+    sign_out,
+    signed_out,
+)
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
 COOKIE = "neurobot_review"
+#: How long a sign-in lasts: the session cookie's expiry, signed into it (8 hours).
+SESSION_SECONDS = 8 * 3600
 #: Longest form body read (a sign-in or a "Mark done").
 MAX_FORM_BYTES = 4096
 #: Days shown in the chart (the latest ones).
@@ -69,9 +101,39 @@ def _mac(token: str, purpose: str) -> str:
     ).hexdigest()
 
 
-def session_value(token: str) -> str:
-    """The cookie a signed-in browser holds (an HMAC of the token, not the token)."""
-    return _mac(token, "session")
+@dataclass(frozen=True)
+class Session:
+    """One browser's sign-in, as its cookie carries it.
+
+    Attributes:
+        expires: When the sign-in ends, seconds since the epoch.
+        nonce: Random, drawn at the sign-in; signing out revokes it.
+    """
+
+    expires: int
+    nonce: str
+
+
+def session_value(token: str, now: float | None = None, nonce: str | None = None) -> str:
+    """A new sign-in's cookie: ``<expiry>.<nonce>.<HMAC of both keyed by the token>``
+    (the token itself is not in it)."""
+    expires = int(time.time() if now is None else now) + SESSION_SECONDS
+    drawn = nonce or secrets.token_urlsafe(16)
+    return f"{expires}.{drawn}.{_mac(token, f'session {expires} {drawn}')}"
+
+
+def read_session(value: str, token: str, now: float | None = None) -> Session | None:
+    """The session of a cookie signed with ``token`` and not expired; None otherwise
+    (whether it was signed out is asked of the database apart)."""
+    expires, _, rest = value.partition(".")
+    nonce, _, mac = rest.partition(".")
+    if not (expires.isascii() and expires.isdigit() and nonce and mac) or len(value) > 200:
+        return None
+    if not hmac.compare_digest(mac.encode(), _mac(token, f"session {expires} {nonce}").encode()):
+        return None
+    if int(expires) <= (time.time() if now is None else now):
+        return None
+    return Session(int(expires), nonce)
 
 
 def form_key(token: str) -> str:
@@ -79,13 +141,15 @@ def form_key(token: str) -> str:
     return _mac(token, "form")
 
 
-def authorized(request: Request, token: str) -> bool:
-    """Whether the request carries the operator credential (bearer token or cookie)."""
+def bearer(request: Request) -> str | None:
+    """The bearer token a request sends, None when it sends none."""
     scheme, _, given = (request.headers.get("Authorization") or "").partition(" ")
-    if scheme.lower() == "bearer" and given.strip():
-        return hmac.compare_digest(given.strip().encode(), token.encode())
-    cookie = request.cookies.get(COOKIE) or ""
-    return bool(cookie) and hmac.compare_digest(cookie.encode(), session_value(token).encode())
+    return given.strip() if scheme.lower() == "bearer" and given.strip() else None
+
+
+def address(request: Request) -> str:
+    """The client's address, the key of the sign-in limit."""
+    return str(getattr(request, "remote_addr", "") or request.ip)
 
 
 def headers(nonce: str) -> dict[str, str]:
@@ -207,6 +271,48 @@ def login_page(nonce: str, wrong: bool = False) -> str:
     return _page("Review queue: sign in", body, nonce)
 
 
+@dataclass(frozen=True)
+class View:
+    """What the operator asked the page to show (the query string)."""
+
+    kind: str | None = None
+    day: str | None = None
+    show_done: bool = False
+    before: str | None = None
+    after: str | None = None
+
+    @classmethod
+    def from_args(cls, args: Any) -> View:
+        """The view of a request's query string; a value that is not valid is left out."""
+        kind = args.get("kind")
+        day, before, after = args.get("day"), args.get("before"), args.get("after")
+        try:
+            parse_day(day or "1970-01-01")
+            parse_cursor(before or "0_0")
+            parse_cursor(after or "0_0")
+        except ValueError:
+            day = before = after = None
+        return cls(
+            kind if kind in KINDS else None,
+            day or None,
+            args.get("done") == "1",
+            before or None,
+            after or None,
+        )
+
+    def link(self, **changes: Any) -> str:
+        """A query string for this view changed (pages restart unless named)."""
+        view = replace(self, **{"before": None, "after": None, **changes})
+        query = {
+            "kind": view.kind,
+            "day": view.day,
+            "done": "1" if view.show_done else None,
+            "before": view.before,
+            "after": view.after,
+        }
+        return "?" + urlencode({k: v for k, v in query.items() if v})
+
+
 def _items_table(items: Sequence[Item], key: str) -> str:
     if not items:
         return '<p id="empty">Nothing is waiting for review.</p>'
@@ -241,9 +347,10 @@ def _items_table(items: Sequence[Item], key: str) -> str:
     )
 
 
-def _counts_table(days: Sequence[DayCounts]) -> str:
+def _counts_table(days: Sequence[DayCounts], view: View) -> str:
     rows = "".join(
-        f"<tr><td>{d.day}</td><td>{d.answers}</td><td>{d.no_matches}</td>"
+        f'<tr><td><a href="{html.escape(view.link(day=d.day))}">{d.day}</a></td>'
+        f"<td>{d.answers}</td><td>{d.no_matches}</td>"
         f"<td>{d.emergencies}</td><td>{d.helpful}</td><td>{d.unhelpful}</td></tr>"
         for d in reversed(days[-CHART_DAYS:])
     )
@@ -254,18 +361,42 @@ def _counts_table(days: Sequence[DayCounts]) -> str:
     )
 
 
-def queue_page(queue: Queue, kind: str | None, show_done: bool, key: str, nonce: str) -> str:
-    """The operator page: the queue, the chart and the counts."""
-    items = list(reversed(select(queue.items, kind, show_done)))  # newest first
-    links = [("All", {}), *((KIND_LABELS[k], {"kind": k}) for k in KINDS)]
+def _pager(page: Page, view: View) -> str:
+    links = []
+    if page.newer:
+        links.append(f'<a href="{html.escape(view.link())}" rel="first">Newest</a>')
+        links.append(f'<a href="{html.escape(view.link(after=page.newer))}" rel="prev">Newer</a>')
+    if page.older:
+        links.append(f'<a href="{html.escape(view.link(before=page.older))}" rel="next">Older</a>')
+    return f'<nav class="pages" aria-label="Pages">{"".join(links)}</nav>' if links else ""
+
+
+def queue_page(
+    page: Page, days: Sequence[DayCounts], view: View, key: str, nonce: str, notice: str = ""
+) -> str:
+    """The operator page: one page of the queue, the chart and the counts.
+
+    Args:
+        page: The items shown (newest first) and the cursors of the pages beside.
+        days: The counts per day, oldest first.
+        view: The filters and page asked for.
+        key: The value of the "Mark done" forms (:func:`form_key`).
+        nonce: The style element's nonce (:func:`headers`).
+        notice: A message for the operator, shown above the items.
+    """
+    links = [("All", None), *((KIND_LABELS[k], k) for k in KINDS)]
     nav = "".join(
-        f'<a href="?{urlencode(q)}"{" aria-current=page" if q.get("kind") == kind else ""}>'
-        f"{label}</a>"
-        for label, q in links
+        f'<a href="{html.escape(view.link(kind=k))}"'
+        f"{' aria-current=page' if k == view.kind else ''}>{label}</a>"
+        for label, k in links
     )
-    done_link = urlencode(
-        {**({"kind": kind} if kind else {}), **({} if show_done else {"done": 1})}
-    )
+    if view.day:
+        nav += f'<a href="{html.escape(view.link(day=None))}">All days</a>'
+    done_link = view.link(show_done=not view.show_done)
+    title = "All items" if view.show_done else "Open items"
+    if view.day:
+        title += f" of {view.day}"
+    alert = f'<p class="error" role="alert">{html.escape(notice)}</p>' if notice else ""
     body = (
         "<header><h1>Review queue</h1>"
         '<p class="note">Questions the archive could not answer, answers patients found '
@@ -273,13 +404,13 @@ def queue_page(queue: Queue, kind: str | None, show_done: bool, key: str, nonce:
         "a doctor with <code>bot review export FILE</code>.</p>"
         '<form method="post" action="logout"><button type="submit">Sign out</button></form>'
         "</header><main>"
-        f'<h2>Per day</h2><figure id="chart">{svg_chart(queue.days)}</figure>'
-        f"{_counts_table(queue.days)}"
-        f"<h2>{'All items' if show_done else 'Open items'}</h2><nav>{nav}"
-        f'<a href="?{done_link}">{"Hide done" if show_done else "Show done"}</a></nav>'
-        f"{_items_table(items, key)}</main>"
+        f'<h2>Per day</h2><figure id="chart">{svg_chart(days)}</figure>'
+        f"{_counts_table(days, view)}"
+        f"<h2>{title}</h2>{alert}<nav>{nav}"
+        f'<a href="{html.escape(done_link)}">{"Hide done" if view.show_done else "Show done"}'
+        f"</a></nav>{_items_table(page.items, key)}{_pager(page, view)}</main>"
     )
-    return _page("Review queue", body, nonce)
+    return clean(_page("Review queue", body, nonce))
 
 
 async def _form(request: Request) -> dict[str, str] | None:
@@ -302,6 +433,7 @@ class ReviewChannel(InputChannel):
         settings = self.settings or load_settings()
         token = review_token(settings)
         key = form_key(token)
+        limiter: RateLimiter = shared_limiter(settings)
         page = Blueprint("neurobot_review", __name__)
 
         def html_response(text: str, nonce: str, status: int = 200) -> HTTPResponse:
@@ -312,62 +444,116 @@ class ReviewChannel(InputChannel):
             reply.headers["WWW-Authenticate"] = 'Bearer realm="neurobot review"'
             return reply
 
+        def too_many() -> HTTPResponse:
+            return response.json(
+                {"error": "too many sign-in attempts from this address; try again later"},
+                status=429,
+                headers={
+                    "Retry-After": str(retry_after(limiter, "sign_in")),
+                    "Cache-Control": "no-store",
+                },
+            )
+
+        def unavailable(nonce: str) -> HTTPResponse:
+            return html_response(
+                _page(
+                    "Review queue",
+                    '<p class="error" role="alert">The conversations cannot be read right '
+                    "now; see the server's log.</p>",
+                    nonce,
+                ),
+                nonce,
+                503,
+            )
+
+        def base(request: Request) -> str:
+            return request.path.rsplit("/", 1)[0] + "/"
+
         def back(request: Request) -> HTTPResponse:
-            return response.redirect(request.path.rsplit("/", 1)[0] + "/", status=303)
+            return response.redirect(base(request), status=303)
+
+        async def credential(request: Request) -> HTTPResponse | None:
+            """None when the request carries the credential; else the refusal to send."""
+            nonce = secrets.token_urlsafe(12)
+            given = bearer(request)
+            if given is not None:
+                # every bearer request is a sign-in attempt, counted before the token
+                # is compared: over the limit, even the right token is not tried
+                if not limiter.allow("sign_in", address(request)):
+                    return too_many()
+                if not hmac.compare_digest(given.encode(), token.encode()):
+                    logger.warning("a request to the review page with a wrong bearer token")
+                    return refused(nonce)
+                limiter.reset("sign_in", address(request))
+                return None
+            session = read_session(request.cookies.get(COOKIE) or "", token)
+            if session is None:
+                return refused(nonce)
+            try:
+                revoked = await asyncio.to_thread(signed_out, database_url(settings), session.nonce)
+            except BotError as exc:
+                logger.error("signed-out sessions cannot be read: %s", type(exc).__name__)
+                return unavailable(nonce)
+            return refused(nonce) if revoked else None
 
         @page.route("/", methods=["GET"])
         async def index(request: Request) -> HTTPResponse:
             nonce = secrets.token_urlsafe(12)
             if not request.path.endswith("/"):
                 return response.redirect(request.path + "/")
-            if not authorized(request, token):
-                return refused(nonce)
-            kind = request.args.get("kind")
-            kind = kind if kind in KINDS else None
-            show_done = request.args.get("done") == "1"
+            refusal = await credential(request)
+            if refusal is not None:
+                return refusal
+            view = View.from_args(request.args)
             try:
-                queue = await asyncio.to_thread(load_queue, settings)
+                shown, days = await asyncio.to_thread(_read, settings, view)
             except Exception as exc:
                 logger.error("the review queue could not be read: %s", type(exc).__name__)
-                return html_response(
-                    _page(
-                        "Review queue",
-                        '<p class="error" role="alert">The conversations cannot be read right '
-                        "now; see the server's log.</p>",
-                        nonce,
-                    ),
-                    nonce,
-                    503,
-                )
-            return html_response(queue_page(queue, kind, show_done, key, nonce), nonce)
+                return unavailable(nonce)
+            return html_response(queue_page(shown, days, view, key, nonce), nonce)
 
         @page.route("/queue.json", methods=["GET"])
         async def as_json(request: Request) -> HTTPResponse:
-            if not authorized(request, token):
-                return response.json({"error": "the operator credential is needed"}, 401)
-            queue = await asyncio.to_thread(load_queue, settings)
+            refusal = await credential(request)
+            if refusal is not None:
+                if refusal.status == 401:
+                    return response.json({"error": "the operator credential is needed"}, 401)
+                return refusal
+            view = View.from_args(request.args)
+            try:
+                shown, days = await asyncio.to_thread(_read, settings, view)
+            except Exception as exc:
+                logger.error("the review queue could not be read: %s", type(exc).__name__)
+                return response.json({"error": "the conversations cannot be read"}, 503)
             return response.json(
                 {
-                    "items": [i.to_dict() for i in select(queue.items)],
-                    "days": [vars(d) for d in queue.days],
+                    "items": [i.to_dict() for i in shown.items],
+                    "older": shown.older,
+                    "newer": shown.newer,
+                    "days": [vars(d) for d in days],
                 },
                 headers={"Cache-Control": "no-store"},
+                dumps=_dumps,
             )
 
         @page.route("/login", methods=["POST"])
         async def login(request: Request) -> HTTPResponse:
             nonce = secrets.token_urlsafe(12)
+            if not limiter.allow("sign_in", address(request)):
+                return too_many()
             form = await _form(request)
             given = (form or {}).get("token", "").strip()
             if not given or not hmac.compare_digest(given.encode(), token.encode()):
                 logger.warning("a sign-in to the review page with a wrong credential")
                 return refused(nonce, wrong=True)
+            limiter.reset("sign_in", address(request))
             reply = back(request)
             reply.cookies[COOKIE] = session_value(token)
             cookie = reply.cookies[COOKIE]
             cookie["httponly"] = True
             cookie["samesite"] = "Strict"
-            cookie["path"] = request.path.rsplit("/", 1)[0] + "/"
+            cookie["max-age"] = SESSION_SECONDS
+            cookie["path"] = base(request)
             if request.scheme == "https":
                 cookie["secure"] = True
             return reply
@@ -375,23 +561,73 @@ class ReviewChannel(InputChannel):
         @page.route("/logout", methods=["POST"])
         async def logout(request: Request) -> HTTPResponse:
             reply = back(request)
+            session = read_session(request.cookies.get(COOKIE) or "", token)
+            if session is not None:
+                try:
+                    await asyncio.to_thread(
+                        sign_out, database_url(settings), session.nonce, session.expires
+                    )
+                except BotError as exc:
+                    logger.error("a sign-out could not be kept: %s", type(exc).__name__)
+                    nonce = secrets.token_urlsafe(12)
+                    reply = html_response(
+                        _page(
+                            "Review queue",
+                            '<p class="error" role="alert">Signing out failed: the database '
+                            "cannot be written. Close the browser to end the session.</p>",
+                            nonce,
+                        ),
+                        nonce,
+                        503,
+                    )
             reply.cookies[COOKIE] = ""
             reply.cookies[COOKIE]["max-age"] = 0
-            reply.cookies[COOKIE]["path"] = request.path.rsplit("/", 1)[0] + "/"
+            reply.cookies[COOKIE]["path"] = base(request)
             return reply
 
         @page.route("/done", methods=["POST"])
         async def done(request: Request) -> HTTPResponse:
             nonce = secrets.token_urlsafe(12)
-            if not authorized(request, token):
-                return refused(nonce)
+            refusal = await credential(request)
+            if refusal is not None:
+                return refusal
             form = await _form(request) or {}
             if not hmac.compare_digest(form.get("key", "").encode(), key.encode()):
                 return response.text("this form is not from the review page", status=403)
             item = form.get("item", "").strip()
             if not item or len(item) > 64:
                 return response.text("no item named", status=400)
-            await asyncio.to_thread(mark_done, database_url(settings), [item])
+            try:
+                await asyncio.to_thread(mark_done, database_url(settings), [item])
+            except UnknownItemError:
+                view = View()
+                try:
+                    shown, days = await asyncio.to_thread(_read, settings, view)
+                except Exception:
+                    shown, days = Page(()), ()
+                notice = f"Item {item} is not in the review queue: nothing was marked done."
+                text = queue_page(shown, days, view, key, nonce, notice)
+                return html_response(text, nonce, 400)
+            except BotError as exc:
+                logger.error("an item could not be marked done: %s", type(exc).__name__)
+                return unavailable(nonce)
             return back(request)
 
         return page
+
+
+def _read(settings: Settings, view: View) -> tuple[Page, tuple[DayCounts, ...]]:
+    """The page of ``view`` and the chart's days (in a worker thread)."""
+    shown = load_page(
+        settings,
+        kind=view.kind,
+        day=view.day,
+        include_done=view.show_done,
+        before=view.before,
+        after=view.after,
+    )
+    return shown, read_counts(database_url(settings), CHART_DAYS)
+
+
+def _dumps(value: Any, **options: Any) -> str:
+    return clean(json.dumps(value, ensure_ascii=False, **options))

@@ -29,6 +29,25 @@ database, so every replica's operator page agrees. An item is also done once its
 exported record (id ``review-<item id>``) is in the archive index, that is once a
 doctor's reply to it has been imported.
 
+**Reading a page, not everything.** ``bot review list``, ``counts`` and ``export`` read
+every conversation (:func:`read_queue`). The operator page reads one page
+(:func:`read_page`, :data:`PAGE_SIZE` items, newest first, keyset paging on the event's
+time and id): SQL finds the page's outcome events (a bot message with the no-match or
+emergency response, a "Not helpful" rating), then only those conversations' events are
+read to build the items, and only the items shown are redacted. The day counts are SQL
+aggregates (:func:`read_counts`). For that, the first paged read creates two indexes on
+``events`` when they are missing (:data:`INDEXES`: ``(type_name, timestamp, id)`` and
+``(action_name, timestamp, id)``, with ``CREATE INDEX IF NOT EXISTS``: a few seconds
+once on a large store, during which SQLite holds writes back; a database user without
+the right to create them only makes the page slower). A second small table,
+:data:`SIGNED_OUT_TABLE`, keeps the operator page's signed-out sessions until their
+cookie would have expired anyway, so that sign-out holds on every replica.
+
+**Stored text that cannot be encoded.** A message stored before the channels cleaned
+their input may hold a lone UTF-16 surrogate; every event is decoded through
+:func:`decode_event`, which replaces such characters by U+FFFD, so no reader (page,
+list, JSON, export) ever meets one.
+
 Plain Python: SQLAlchemy and the ``events`` schema, no Rasa import.
 """
 
@@ -36,13 +55,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import heapq
+import itertools
 import json
+import logging
+import math
+import re
 import sqlite3
 import sys
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +78,10 @@ from bot.conversations import EVENTS_TABLE, database_url, shown
 from bot.errors import BotError, ConfigError, ServiceError
 from bot.launcher import WARM_UP_SENDER
 from bot.redact import redact
-from bot.secrets import load_or_create
+from bot.secrets import load_or_create, write_private
 from bot.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
 
 KINDS = ("no-match", "unhelpful", "emergency")
 #: Kinds a doctor answers with an archive reply (``bot review export``).
@@ -69,6 +95,16 @@ RECORD_PREFIX = "review-"
 QUESTION_MESSAGES = 3
 #: Seconds of conversation before ``--since`` still read, for the question of an item.
 SINCE_MARGIN = 3600.0
+#: Items on one page of the operator page.
+PAGE_SIZE = 50
+#: The indexes the paged reads need on ``events``, created at the first paged read:
+#: bot messages by type and time, ratings by the slot's name (``action_name``) and time.
+EVENTS_INDEX = "ix_events_review_type_time"
+ACTION_INDEX = "ix_events_review_action_time"
+INDEXES = {EVENTS_INDEX: "type_name, timestamp, id", ACTION_INDEX: "action_name, timestamp, id"}
+#: The table of signed-out operator sessions (nonce, expiry), beside ``events``.
+SIGNED_OUT_TABLE = "review_signed_out"
+DAY = 86_400.0
 
 NO_MATCH = "utter_no_match"
 ANSWERS = ("utter_archive_answer", "utter_similar_answer")
@@ -82,6 +118,44 @@ ANSWERED = {
     "utter_archive_answer": "an archive answer",
     "utter_similar_answer": "a similar archived question",
 }
+
+
+def _bot(*responses: str) -> tuple[str, str | None, tuple[str, ...]]:
+    return ("bot", None, tuple(f'%"utter_action": "{r}"%' for r in responses))
+
+
+def _rating(rating: str) -> tuple[str, str | None, tuple[str, ...]]:
+    return ("slot", FEEDBACK_SLOT, (f'%"rating": "{rating}"%',))
+
+
+#: How SQL finds the event that makes an item of each kind: its ``type_name``, its
+#: ``action_name`` (a slot event stores the slot's name there) and patterns of which its
+#: JSON matches one. A superset: reading the conversation decides (:func:`_scan`).
+OUTCOMES = {
+    "no-match": _bot(NO_MATCH),
+    "unhelpful": _rating("unhelpful"),
+    "emergency": _bot(*EMERGENCIES),
+}
+#: What each field of :class:`DayCounts` counts, in the same terms.
+COUNTED = {
+    "answers": _bot("utter_archive_answer"),
+    "no_matches": OUTCOMES["no-match"],
+    "emergencies": OUTCOMES["emergency"],
+    "helpful": _rating("helpful"),
+    "unhelpful": OUTCOMES["unhelpful"],
+}
+#: A day number (days since the epoch, UTC) of ``timestamp``, per database.
+DAY_NUMBER = {
+    "sqlite": "CAST(timestamp / 86400 AS INTEGER)",
+    "postgresql": "CAST(FLOOR(timestamp / 86400) AS INTEGER)",
+}
+#: The events the queue reads (:func:`_scan`).
+SCANNED_TYPES = ("user", "bot", "slot", "session_started", "restart")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+class UnknownItemError(BotError):
+    """Ids that are not items of the review queue."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +227,21 @@ class Queue:
     scanned: int = 0
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of the queue as the operator page shows it.
+
+    Attributes:
+        items: The page's items, newest first.
+        older: The cursor (``before``) of the next older page; None on the last page.
+        newer: The cursor (``after``) of the next newer page; None on the newest page.
+    """
+
+    items: tuple[Item, ...]
+    older: str | None = None
+    newer: str | None = None
+
+
 def iso(seconds: float) -> str:
     """Seconds since the epoch as ``YYYY-MM-DDTHH:MM:SSZ``."""
     return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -172,6 +261,66 @@ def parse_since(value: str) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
     return moment.timestamp()
+
+
+def parse_day(value: str) -> float:
+    """A day ``YYYY-MM-DD`` (UTC) as the seconds since the epoch of its start.
+
+    Raises:
+        ValueError: It is not a day.
+    """
+    try:
+        day = dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError(f"not a day: {value!r} (use YYYY-MM-DD)") from None
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).timestamp()
+
+
+def cursor(item: Item) -> str:
+    """Where a page starts or ends: the item's time and id (``<time>_<id>``)."""
+    return f"{item.time!r}_{item.id}"
+
+
+def parse_cursor(value: str) -> tuple[float, int]:
+    """A :func:`cursor` as (time, event id).
+
+    Raises:
+        ValueError: It is not a cursor.
+    """
+    moment, _, event_id = value.rpartition("_")
+    try:
+        at, number = float(moment), int(event_id)
+    except ValueError:
+        raise ValueError(f"not a page cursor: {value[:40]!r}") from None
+    if not math.isfinite(at) or number < 0:
+        raise ValueError(f"not a page cursor: {value[:40]!r}")
+    return at, number
+
+
+def clean(text: str) -> str:
+    """``text`` with every lone UTF-16 surrogate (which no encoder accepts) replaced by
+    U+FFFD."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def _cleaned(value: Any) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {clean(str(k)): _cleaned(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(v) for v in value]
+    return value
+
+
+def decode_event(data: str) -> dict[str, Any]:
+    """A stored event's JSON, every string in it encodable (see :func:`clean`)."""
+    decoded = json.loads(data)
+    if not isinstance(decoded, dict):
+        return {}
+    if "\\ud" not in data.lower() and not _SURROGATES.search(data):
+        return decoded  # the common case: no surrogate can be in it
+    return dict(_cleaned(decoded))
 
 
 # ------------------------------------------------------------------ reading the events
@@ -207,7 +356,7 @@ def _texts(raw_users: Iterable[str]) -> list[str]:
     """The typed texts (button payloads left out) of raw user events."""
     texts = []
     for raw in raw_users:
-        text = (json.loads(raw).get("text") or "").strip()
+        text = (decode_event(raw).get("text") or "").strip()
         if text and not text.startswith("/"):
             texts.append(text)
     return texts
@@ -219,7 +368,7 @@ def _question(raw_users: Sequence[str]) -> str:
 
 def _channel(sender: str, raw_users: Sequence[str]) -> str:
     for raw in reversed(raw_users):
-        channel = json.loads(raw).get("input_channel")
+        channel = decode_event(raw).get("input_channel")
         if channel:
             return str(channel)
     prefix, colon, _ = sender.partition(":")
@@ -227,13 +376,44 @@ def _channel(sender: str, raw_users: Sequence[str]) -> str:
 
 
 def _utter_action(data: str) -> str | None:
-    metadata = json.loads(data).get("metadata") or {}
+    metadata = decode_event(data).get("metadata") or {}
     name = metadata.get("utter_action")
     return str(name) if name else None
 
 
+def _not_warm_up() -> tuple[str, dict[str, Any]]:
+    # the launcher's warm-up messages are not patients (over REST they are stored as
+    # rest:neurobot-warmup-...)
+    return "sender_id NOT LIKE :warm_up", {"warm_up": f"%{WARM_UP_SENDER}%"}
+
+
+def _matching(
+    outcome: tuple[str, str | None, tuple[str, ...]], name: str, params: dict[str, Any]
+) -> str:
+    """The SQL condition of one row of :data:`OUTCOMES` or :data:`COUNTED` (its values
+    added to ``params`` under names starting with ``name``).
+
+    A slot event is found by its ``action_name`` (the slot's name; no other event stores
+    ``feedback`` there) through :data:`ACTION_INDEX`, any other by ``type_name`` through
+    :data:`EVENTS_INDEX`: each query names the column of one index only."""
+    type_name, action, patterns = outcome
+    if action is not None:
+        params[f"{name}_action"] = action
+        parts = [f"action_name = :{name}_action"]
+    else:
+        params[f"{name}_type"] = type_name
+        parts = [f"type_name = :{name}_type"]
+    likes = []
+    for n, pattern in enumerate(patterns):
+        params[f"{name}_{n}"] = pattern
+        likes.append(f"data LIKE :{name}_{n}")
+    parts.append("(" + " OR ".join(likes) + ")")
+    return "(" + " AND ".join(parts) + ")"
+
+
 def read_queue(url: URL, since: float | None = None) -> Queue:
-    """Build the queue and the day counts from the ``events`` table at ``url``.
+    """Build the queue and the day counts from the ``events`` table at ``url``, reading
+    every conversation (the command line; the operator page reads :func:`read_page`).
 
     Args:
         url: The tracker store's database (SQLAlchemy URL).
@@ -249,7 +429,6 @@ def read_queue(url: URL, since: float | None = None) -> Queue:
         return Queue((), ())
     engine = _engine(url)
     items: list[Item] = []
-    days: dict[str, DayCounts] = {}
     scanned = [0]
     try:
         with engine.connect() as connection:
@@ -257,36 +436,39 @@ def read_queue(url: URL, since: float | None = None) -> Queue:
             if not inspector.has_table(EVENTS_TABLE):
                 return Queue((), ())
             done = _done_ids(connection, inspector.has_table(DONE_TABLE))
+            warm_up, params = _not_warm_up()
             query = (
                 "SELECT id, sender_id, type_name, timestamp, data FROM events "
-                "WHERE type_name IN ('user', 'bot', 'slot', 'session_started', 'restart')"
-                # the launcher's warm-up messages are not patients (over REST they are
-                # stored as rest:neurobot-warmup-...)
-                " AND sender_id NOT LIKE :warm_up"
+                f"WHERE type_name IN {SCANNED_TYPES}"
+                f" AND {warm_up}"
                 + (" AND timestamp >= :since" if since is not None else "")
                 + " ORDER BY sender_id, id"
             )
-            params: dict[str, Any] = {"warm_up": f"%{WARM_UP_SENDER}%"}
             if since is not None:
                 params["since"] = since - SINCE_MARGIN
             result = connection.execution_options(stream_results=True).execute(
                 sa.text(query), params
             )
-            items.extend(_scan(result, days, since, scanned))
+            items.extend(_scan(result, since, scanned))
+            days = _count_days(connection, since)
     except SQLAlchemyError as exc:
         raise _failure(url, exc) from None
     finally:
         engine.dispose()
-    items = [Item(**{**asdict(i), "done": i.id in done}) if i.id in done else i for i in items]
+    items = [replace(i, done=True) if i.id in done else i for i in items]
     items.sort(key=lambda i: (i.time, i.id))
-    return Queue(tuple(items), tuple(days[d] for d in sorted(days)), scanned[0])
+    return Queue(tuple(items), days, scanned[0])
 
 
 def _scan(
-    rows: Iterable[Any], days: dict[str, DayCounts], since: float | None, scanned: list[int]
+    rows: Iterable[Any],
+    since: float | None,
+    scanned: list[int],
+    wanted: set[str] | None = None,
 ) -> Iterator[Item]:
-    """Walk the events of each sender in order; yield items, fill ``days``, count the
-    events read in ``scanned[0]``."""
+    """Walk the events of each sender in order; yield the items (from ``since`` on,
+    only those of ``wanted`` ids when given: the others are not built or redacted),
+    count the events read in ``scanned[0]``."""
     sender = None
     state = _Sender()
     for event_id, sender_id, type_name, timestamp, data in rows:
@@ -301,22 +483,16 @@ def _scan(
             state = _Sender()
             continue
         counted = since is None or (timestamp or 0) >= since
-        day = dt.datetime.fromtimestamp(timestamp or 0, dt.timezone.utc).strftime("%Y-%m-%d")
+        if wanted is not None and str(event_id) not in wanted:
+            counted = False
         if type_name == "slot":
             if f'"{FEEDBACK_SLOT}"' not in data:
                 continue
-            event = json.loads(data)
+            event = decode_event(data)
             value = event.get("value")
             if event.get("name") != FEEDBACK_SLOT or not isinstance(value, dict):
                 continue
-            rating = value.get("rating")
-            if counted:
-                counts = days.setdefault(day, DayCounts(day))
-                if rating == "helpful":
-                    counts.helpful += 1
-                elif rating == "unhelpful":
-                    counts.unhelpful += 1
-            if rating == "unhelpful" and counted:
+            if value.get("rating") == "unhelpful" and counted:
                 yield _unhelpful(str(event_id), sender_id, timestamp, state, value)
             continue
         # a bot message: cheap substring tests first, JSON only for the ones that count
@@ -325,11 +501,6 @@ def _scan(
         action = _utter_action(data)
         if action == NO_MATCH or action in EMERGENCIES:
             if counted:
-                counts = days.setdefault(day, DayCounts(day))
-                if action == NO_MATCH:
-                    counts.no_matches += 1
-                else:
-                    counts.emergencies += 1
                 yield Item(
                     id=str(event_id),
                     kind="no-match" if action == NO_MATCH else "emergency",
@@ -341,8 +512,6 @@ def _scan(
             state.question, state.messages = state.messages, []
         elif action in ANSWERS:
             if action == "utter_archive_answer":
-                if counted:
-                    days.setdefault(day, DayCounts(day)).answers += 1
                 state.question, state.messages = state.messages, []
             state.cards.append((data, state.question))
             del state.cards[:-10]
@@ -355,7 +524,7 @@ def _unhelpful(
     metadata: dict[str, Any] = {}
     question: list[str] = state.question
     for raw, asked in reversed(state.cards):
-        shown_metadata = json.loads(raw).get("metadata") or {}
+        shown_metadata = decode_event(raw).get("metadata") or {}
         if shown_metadata.get("record_id") == record_id:
             metadata, question = shown_metadata, asked
             break
@@ -371,6 +540,296 @@ def _unhelpful(
         attribution=metadata.get("attribution"),
         feedback="unhelpful",
     )
+
+
+def _count_days(
+    connection: sa.engine.Connection, since: float | None = None
+) -> tuple[DayCounts, ...]:
+    """The counts per day from ``since`` on: SQL aggregates over the outcome events, one
+    per kind of event (bot messages, ratings), each reading its rows once."""
+    groups: dict[tuple[str, str | None], list[tuple[str, str]]] = {}
+    for counted, (type_name, action, likes) in COUNTED.items():
+        groups.setdefault((type_name, action), []).extend((p, counted) for p in likes)
+    day = DAY_NUMBER.get(connection.dialect.name, DAY_NUMBER["postgresql"])
+    counts: dict[int, DayCounts] = {}
+    epoch = dt.date(1970, 1, 1)
+    for (type_name, action), patterns in groups.items():
+        warm_up, params = _not_warm_up()
+        where = _matching((type_name, action, tuple(p for p, _ in patterns)), "g", params)
+        which = " ".join(f"WHEN data LIKE :g_{n} THEN {n}" for n in range(len(patterns)))
+        query = (
+            f"SELECT {day} AS day_number, CASE {which} END AS what, COUNT(*) FROM events "
+            f"WHERE {where} AND {warm_up}"
+            + (" AND timestamp >= :since" if since is not None else "")
+            + " GROUP BY 1, 2"
+        )
+        if since is not None:
+            params["since"] = since
+        for number, what, count in connection.execute(sa.text(query), params):
+            key = int(number or 0)
+            if key not in counts:
+                counts[key] = DayCounts((epoch + dt.timedelta(days=key)).isoformat())
+            field_name = patterns[int(what)][1]
+            setattr(counts[key], field_name, getattr(counts[key], field_name) + int(count))
+    return tuple(counts[key] for key in sorted(counts))
+
+
+# ------------------------------------------------------------------ one page
+
+_indexed: set[str] = set()
+
+
+def _ensure_index(engine: sa.engine.Engine, url: URL) -> None:
+    """Create :data:`INDEXES` once per database and process (see the module's
+    docstring); a failure is logged once and the reads go on without them."""
+    name = url.render_as_string(hide_password=True)
+    if name in _indexed:
+        return
+    try:
+        with engine.begin() as connection:
+            if not sa.inspect(connection).has_table(EVENTS_TABLE):
+                return  # nothing stored yet: at a later read
+            for index, columns in INDEXES.items():
+                connection.execute(
+                    sa.text(f"CREATE INDEX IF NOT EXISTS {index} ON events ({columns})")
+                )
+    except SQLAlchemyError as exc:
+        logger.warning("the review queue's indexes cannot be created: %s", type(exc).__name__)
+    _indexed.add(name)
+
+
+def _outcome_rows(
+    connection: sa.engine.Connection,
+    kinds: Sequence[str],
+    start: tuple[float, int] | None,
+    newer: bool,
+    day: float | None,
+) -> Iterator[tuple[float, int, str]]:
+    """The outcome events of ``kinds`` as (time, id, sender), newest first (oldest first
+    when ``newer``), after ``start``: keyset reads in growing chunks, one stream per
+    event type, merged."""
+    groups: dict[tuple[str, str | None], list[str]] = {}
+    for kind in kinds:
+        type_name, action, patterns = OUTCOMES[kind]
+        groups.setdefault((type_name, action), []).extend(patterns)
+    streams = [
+        _outcome_stream(connection, (t, a, tuple(p)), start, newer, day)
+        for (t, a), p in groups.items()
+    ]
+    return heapq.merge(*streams, key=lambda row: (row[0], row[1]), reverse=not newer)
+
+
+def _outcome_stream(
+    connection: sa.engine.Connection,
+    outcome: tuple[str, str | None, tuple[str, ...]],
+    start: tuple[float, int] | None,
+    newer: bool,
+    day: float | None,
+) -> Iterator[tuple[float, int, str]]:
+    warm_up, params = _not_warm_up()
+    where = [_matching(outcome, "o", params), warm_up, "timestamp IS NOT NULL"]
+    if day is not None:
+        where.append("timestamp >= :day_start AND timestamp < :day_end")
+        params.update(day_start=day, day_end=day + DAY)
+    before, after, order = ("<", "<=", "DESC") if not newer else (">", ">=", "ASC")
+    chunk = PAGE_SIZE + 1
+    while True:
+        keyset = []
+        if start is not None:
+            keyset = [f"timestamp {after} :at AND (timestamp {before} :at OR id {before} :key)"]
+            params.update(at=start[0], key=start[1])
+        query = (
+            "SELECT timestamp, id, sender_id FROM events WHERE "
+            + " AND ".join(where + keyset)
+            + f" ORDER BY timestamp {order}, id {order} LIMIT {chunk}"
+        )
+        rows = [
+            (float(t), int(i), str(s)) for t, i, s in connection.execute(sa.text(query), params)
+        ]
+        yield from rows
+        if len(rows) < chunk:
+            return
+        start = rows[-1][:2]
+        chunk = min(chunk * 4, 5000)
+
+
+def _build(
+    connection: sa.engine.Connection, outcomes: Sequence[tuple[float, int, str]]
+) -> dict[str, Item]:
+    """The items of these outcome events, from their conversations' events only."""
+    if not outcomes:
+        return {}
+    # no condition on type_name: the database must search by sender (its index), not
+    # by the type (the planner may take EVENTS_INDEX and read every event of a type)
+    query = sa.text(
+        "SELECT id, sender_id, type_name, timestamp, data FROM events "
+        "WHERE sender_id IN :senders AND id <= :last ORDER BY sender_id, id"
+    ).bindparams(sa.bindparam("senders", expanding=True))
+    rows = connection.execute(
+        query,
+        {"senders": sorted({s for _, _, s in outcomes}), "last": max(i for _, i, _ in outcomes)},
+    )
+    read = (row for row in rows if row[2] in SCANNED_TYPES)
+    wanted = {str(i) for _, i, _ in outcomes}
+    return {item.id: item for item in _scan(read, None, [0], wanted)}
+
+
+def _collect(
+    connection: sa.engine.Connection,
+    rows: Iterator[tuple[float, int, str]],
+    count: int,
+    skip: set[str],
+) -> tuple[list[Item], bool]:
+    """The first ``count`` items of the outcome ``rows`` whose ids are not in ``skip``,
+    and whether another such outcome follows (not built: a page redacts only its own
+    items)."""
+    items: list[Item] = []
+    waiting = (row for row in rows if str(row[1]) not in skip)
+    while len(items) < count:
+        batch = list(itertools.islice(waiting, count - len(items)))
+        if not batch:
+            return items, False
+        built = _build(connection, batch)
+        items.extend(built[str(i)] for _, i, _ in batch if str(i) in built)
+    return items, next(waiting, None) is not None
+
+
+def read_page(
+    url: URL,
+    kind: str | None = None,
+    day: str | None = None,
+    include_done: bool = False,
+    before: str | None = None,
+    after: str | None = None,
+    answered: Iterable[str] = (),
+    size: int = PAGE_SIZE,
+) -> Page:
+    """One page of the queue, newest first, reading only what the page shows.
+
+    The first read creates the indexes :data:`INDEXES` on ``events`` when missing (see
+    the module's docstring).
+
+    Args:
+        url: The tracker store's database.
+        kind: One of :data:`KINDS`; None: every kind.
+        day: Only this day (``YYYY-MM-DD``, UTC).
+        include_done: Done items too.
+        before: A :func:`cursor`: the page of items older than it.
+        after: A :func:`cursor`: the page of items newer than it (the newest page when
+            fewer than a page are newer).
+        answered: Ids done because a doctor's reply to them was imported.
+        size: Items on a page.
+
+    Returns:
+        The page's items with the cursors of the pages beside it.
+
+    Raises:
+        ValueError: ``day``, ``before`` or ``after`` is malformed.
+        ServiceError: The database cannot be reached or read.
+    """
+    day_start = parse_day(day) if day else None
+    older_than = parse_cursor(before) if before else None
+    newer_than = parse_cursor(after) if after else None
+    if not _exists(url):
+        return Page(())
+    kinds = [kind] if kind else list(KINDS)
+    engine = _engine(url)
+    try:
+        _ensure_index(engine, url)
+        with engine.connect() as connection:
+            inspector = sa.inspect(connection)
+            if not inspector.has_table(EVENTS_TABLE):
+                return Page(())
+            done = _done_ids(connection, inspector.has_table(DONE_TABLE)) | set(answered)
+            skip = set() if include_done else done
+            if newer_than is not None:
+                rows = _outcome_rows(connection, kinds, newer_than, True, day_start)
+                items, more = _collect(connection, rows, size, skip)
+                if more:
+                    shown = list(reversed(items))
+                    page = Page(tuple(shown), cursor(shown[-1]), cursor(shown[0]))
+                    return _marked(page, done)
+                older_than = None  # no more than a page newer: the newest page
+            rows = _outcome_rows(connection, kinds, older_than, False, day_start)
+            items, more = _collect(connection, rows, size, skip)
+    except SQLAlchemyError as exc:
+        raise _failure(url, exc) from None
+    finally:
+        engine.dispose()
+    older = cursor(items[-1]) if more and items else None
+    newer = None if older_than is None else (cursor(items[0]) if items else before)
+    return _marked(Page(tuple(items), older, newer), done)
+
+
+def _marked(page: Page, done: set[str]) -> Page:
+    items = tuple(replace(i, done=True) if i.id in done else i for i in page.items)
+    return replace(page, items=items)
+
+
+def read_counts(url: URL, days: int | None = None) -> tuple[DayCounts, ...]:
+    """The counts per day (oldest first) by one SQL aggregate.
+
+    Args:
+        url: The tracker store's database.
+        days: Only the last ``days`` days up to the latest bot message or rating.
+
+    Raises:
+        ServiceError: The database cannot be reached or read.
+    """
+    if not _exists(url):
+        return ()
+    engine = _engine(url)
+    try:
+        _ensure_index(engine, url)
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table(EVENTS_TABLE):
+                return ()
+            since = None
+            if days is not None:
+                latest = connection.execute(
+                    sa.text(
+                        "SELECT MAX(timestamp) FROM events WHERE type_name = 'bot' "
+                        "UNION ALL SELECT MAX(timestamp) FROM events WHERE type_name = 'slot'"
+                    )
+                ).all()
+                last = max((float(t) for (t,) in latest if t is not None), default=None)
+                if last is None:
+                    return ()
+                since = (math.floor(last / DAY) - (days - 1)) * DAY
+            return _count_days(connection, since)
+    except SQLAlchemyError as exc:
+        raise _failure(url, exc) from None
+    finally:
+        engine.dispose()
+
+
+def find_items(url: URL, item_ids: Iterable[str]) -> dict[str, Item]:
+    """The items of these ids (ids that are no item are left out).
+
+    Raises:
+        ServiceError: The database cannot be reached or read.
+    """
+    numbers = sorted({int(i) for i in item_ids if i.isascii() and i.isdigit() and len(i) < 19})
+    if not numbers or not _exists(url):
+        return {}
+    engine = _engine(url)
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table(EVENTS_TABLE):
+                return {}
+            query = sa.text(
+                "SELECT timestamp, id, sender_id FROM events WHERE id IN :ids"
+            ).bindparams(sa.bindparam("ids", expanding=True))
+            outcomes = [
+                (float(t or 0), int(i), str(s))
+                for t, i, s in connection.execute(query, {"ids": numbers})
+                if WARM_UP_SENDER not in str(s)
+            ]
+            return _build(connection, outcomes)
+    except SQLAlchemyError as exc:
+        raise _failure(url, exc) from None
+    finally:
+        engine.dispose()
 
 
 # ------------------------------------------------------------------ done marks
@@ -394,15 +853,28 @@ def _done_ids(connection: sa.engine.Connection, present: bool) -> set[str]:
 def mark_done(url: URL, item_ids: Iterable[str], now: float | None = None) -> int:
     """Mark items done (kept in ``review_done`` beside the conversations).
 
+    Only items of the queue can be marked: when one id is not an item, nothing is
+    marked.
+
     Returns:
         How many ids were newly marked.
 
     Raises:
-        ServiceError: The database cannot be written.
+        UnknownItemError: Some ids are not items of the queue (they are named).
+        ServiceError: The database cannot be read or written.
     """
     wanted = sorted({str(i).strip() for i in item_ids if str(i).strip()})
-    if not wanted or not _exists(url):
+    if not wanted:
         return 0
+    found = find_items(url, wanted)
+    unknown = [i for i in wanted if i not in found]
+    if unknown:
+        named = ", ".join(clean(i)[:64] for i in unknown[:10])
+        more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+        raise UnknownItemError(
+            f"not in the review queue: {named}{more} (see `bot review list --all`); "
+            "nothing was marked"
+        )
     engine = _engine(url)
     table = _done_table()
     try:
@@ -418,6 +890,69 @@ def mark_done(url: URL, item_ids: Iterable[str], now: float | None = None) -> in
     finally:
         engine.dispose()
     return len(new)
+
+
+# ------------------------------------------------------------------ signed-out sessions
+
+
+def _signed_out_table() -> sa.Table:
+    return sa.Table(
+        SIGNED_OUT_TABLE,
+        sa.MetaData(),
+        sa.Column("nonce", sa.String(64), primary_key=True),
+        sa.Column("expires", sa.Float, nullable=False),
+    )
+
+
+def sign_out(url: URL, nonce: str, expires: float, now: float | None = None) -> None:
+    """Keep a signed-out session's nonce until ``expires`` (when its cookie dies anyway),
+    so that every replica refuses it; forget those past their expiry.
+
+    Raises:
+        ServiceError: The database cannot be written.
+    """
+    if url.get_backend_name() == "sqlite" and url.database and not _exists(url):
+        from bot.conversations import prepare_sqlite
+
+        prepare_sqlite(Path(url.database))  # owner-only, as the tracker store's file
+    table = _signed_out_table()
+    engine = _engine(url)
+    stamp = time.time() if now is None else now
+    try:
+        with engine.begin() as connection:
+            table.create(connection, checkfirst=True)
+            connection.execute(table.delete().where(table.c.expires < stamp))
+            present = connection.execute(
+                sa.select(table.c.nonce).where(table.c.nonce == nonce)
+            ).first()
+            if present is None:
+                connection.execute(table.insert(), [{"nonce": nonce, "expires": expires}])
+    except SQLAlchemyError as exc:
+        raise _failure(url, exc) from None
+    finally:
+        engine.dispose()
+
+
+def signed_out(url: URL, nonce: str) -> bool:
+    """Whether the session of ``nonce`` was signed out (:func:`sign_out`).
+
+    Raises:
+        ServiceError: The database cannot be read.
+    """
+    if not _exists(url):
+        return False
+    table = _signed_out_table()
+    engine = _engine(url)
+    try:
+        with engine.connect() as connection:
+            if not sa.inspect(connection).has_table(SIGNED_OUT_TABLE):
+                return False
+            query = sa.select(table.c.nonce).where(table.c.nonce == nonce)
+            return connection.execute(query).first() is not None
+    except SQLAlchemyError as exc:
+        raise _failure(url, exc) from None
+    finally:
+        engine.dispose()
 
 
 def imported_ids(index_path: Path) -> set[str]:
@@ -444,10 +979,15 @@ def load_queue(settings: Settings, url: URL | None = None, since: float | None =
     if not answered:
         return queue
     items = tuple(
-        Item(**{**asdict(i), "done": True}) if i.id in answered and not i.done else i
-        for i in queue.items
+        replace(i, done=True) if i.id in answered and not i.done else i for i in queue.items
     )
     return Queue(items, queue.days, queue.scanned)
+
+
+def load_page(settings: Settings, **filters: Any) -> Page:
+    """One page of this deployment's queue (:func:`read_page` with ``filters``), items
+    answered by an import done."""
+    return read_page(database_url(settings), answered=imported_ids(settings.db_path), **filters)
 
 
 def select(
@@ -491,17 +1031,19 @@ def export_line(item: Item) -> dict[str, Any]:
 def export(items: Iterable[Item], path: Path) -> int:
     """Write items as JSON Lines for a doctor (see :func:`export_line`).
 
+    All or nothing: the lines are written to a file beside ``path``, created readable by
+    its owner only (0600) before a byte is written, which then replaces ``path``
+    (:func:`bot.secrets.write_private`). Text that cannot be encoded is replaced
+    (:func:`clean`).
+
     Returns:
         How many lines were written.
 
     Raises:
         BotError: The file cannot be written.
     """
-    lines = [json.dumps(export_line(i), ensure_ascii=False) for i in items]
-    try:
-        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    except OSError as exc:
-        raise BotError(f"cannot write {path}: {exc.strerror}") from None
+    lines = [clean(json.dumps(export_line(i), ensure_ascii=False)) for i in items]
+    write_private(path, "".join(line + "\n" for line in lines))
     return len(lines)
 
 
@@ -532,15 +1074,20 @@ def cmd_list(args: argparse.Namespace) -> int:
     queue = load_queue(settings, _url(args, settings), _since(args))
     items = select(queue.items, args.kind, args.all)
     if args.json:
-        print(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2))
+        print(clean(json.dumps([i.to_dict() for i in items], ensure_ascii=False, indent=2)))
         return 0
     out = sys.stdout
     for item in items:
         flag = " (done)" if item.done else ""
-        out.write(f"[{item.id}] {item.kind} · {item.when} · {item.channel}{flag}\n")
-        out.write("  asked: " + item.question.replace("\n", "\n         ") + "\n")
         feedback = f" · feedback: {item.feedback}" if item.feedback else ""
-        out.write(f"  bot answered: {item.answered}{feedback}\n")
+        out.write(
+            clean(
+                f"[{item.id}] {item.kind} · {item.when} · {item.channel}{flag}\n"
+                + "  asked: "
+                + item.question.replace("\n", "\n         ")
+                + f"\n  bot answered: {item.answered}{feedback}\n"
+            )
+        )
     total = Counter(i.kind for i in items)
     summary = ", ".join(f"{total[k]} {k}" for k in KINDS if total[k]) or "nothing"
     print(f"{len(items)} item{'s' if len(items) != 1 else ''}: {summary}", file=sys.stderr)
@@ -581,7 +1128,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_done(args: argparse.Namespace) -> int:
-    """``bot review done ID...``: mark items done."""
+    """``bot review done ID...``: mark items done (ids that are no item: exit 2, nothing
+    marked)."""
     settings = load_settings()
     marked = mark_done(_url(args, settings), args.ids)
     print(f"marked {marked} item{'s' if marked != 1 else ''} done")

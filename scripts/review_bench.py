@@ -9,7 +9,11 @@ servers store: session start, action_listen, slots, parse data with an intent ra
 Their rows are then copied in bulk, with new sender ids, timestamps spread over 30 days
 and the patients' texts numbered, into a fresh SQLite file (and, with ``--postgres``, a
 PostgreSQL database whose ``events`` table is replaced, then dropped). Then ``bot review list`` and
-``bot review counts`` run against each as a subprocess, and the wall time is printed.
+``bot review counts`` run against each as a subprocess, and the wall time is printed;
+then what the operator page reads for one load (:func:`bot.review.read_page` and
+:func:`bot.review.read_counts`, in this process as in the Rasa server's): the first
+page once with the index created by the first read, then warm, an older page, one kind,
+one day.
 A command, not a test: it takes a few minutes at 100,000 conversations.
 """
 
@@ -239,6 +243,35 @@ def timed(args: list[str]) -> tuple[float, str]:
     ) or ""
 
 
+def page_timings(url: str, now: float) -> list[tuple[str, float]]:
+    """Seconds to read what one load of the operator page reads (page and counts)."""
+    from bot.review import read_counts, read_page
+
+    address = sa.engine.make_url(url)
+
+    def load(**filters: Any) -> Any:
+        page = read_page(address, **filters)
+        read_counts(address, 30)
+        return page
+
+    def timed_load(**filters: Any) -> tuple[float, Any]:
+        started = time.perf_counter()
+        page = load(**filters)
+        return time.perf_counter() - started, page
+
+    first, page = timed_load()
+    warm, page = timed_load()
+    results = [("first page (creating the index)", first), ("first page", warm)]
+    older = page
+    for _ in range(20):
+        older = read_page(address, before=older.older)
+    results.append(("page 22 (1,050 items down)", timed_load(before=older.older)[0]))
+    results.append(("kind unhelpful", timed_load(kind="unhelpful")[0]))
+    day = time.strftime("%Y-%m-%d", time.gmtime(now - 15 * DAY))
+    results.append((f"day {day}", timed_load(day=day)[0]))
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--conversations", type=int, default=100_000)
@@ -280,6 +313,8 @@ def main() -> int:
                 seconds, summary = timed(command)
                 shown = " ".join(c if c != url else name.lower() for c in command)
                 print(f"  bot {shown}: {seconds:.1f} s  {summary}")
+            for label, seconds in page_timings(url, now):
+                print(f"  operator page, {label}: {seconds:.2f} s")
             if name == "PostgreSQL":
                 engine = sa.create_engine(url)
                 with engine.begin() as connection:

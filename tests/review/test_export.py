@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
 
 from bot import cli
 from bot.archive import read_archive
-from bot.errors import ArchiveFormatError
+from bot.errors import ArchiveFormatError, BotError
 from bot.index import ArchiveIndex
 from bot.review import export, export_line, imported_ids, load_queue, select
 from bot.settings import Settings
@@ -177,3 +179,80 @@ def test_the_commands_list_export_and_import(
 
     assert cli.main(["review", "list", "--since", "not a date"]) == 2
     assert "--since: not a date: 'not a date' (use YYYY-MM-DD)" in capsys.readouterr().err
+
+
+@pytest.fixture
+def command_env(review_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("DB", "STATE_DIR", "DATABASE_URL", "DENSE"):
+        monkeypatch.setenv(f"NEUROBOT_{key}", "")
+    monkeypatch.setenv("NEUROBOT_DB", str(review_settings.db_path))
+    monkeypatch.setenv("NEUROBOT_STATE_DIR", str(review_settings.state_dir))
+    monkeypatch.setenv("NEUROBOT_DATABASE_URL", review_settings.database_url)
+    monkeypatch.setenv("NEUROBOT_DENSE", "off")
+
+
+def test_a_stored_lone_surrogate_never_breaks_list_json_or_export(
+    write_conversations: Write,
+    command_env: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_conversations(
+        {
+            "rest:p1": [
+                user("my ears ring \ud800 at night", "describe_symptoms", T0),
+                bot("utter_no_match", T0 + 1),
+            ]
+        }
+    )
+    assert cli.main(["review", "list"]) == 0
+    listed = capsys.readouterr().out
+    listed.encode("utf-8")  # what the terminal is sent can be encoded
+    assert "  asked: my ears ring \ufffd at night\n" in listed
+    assert cli.main(["review", "list", "--json"]) == 0
+    assert [i["question"] for i in json.loads(capsys.readouterr().out)] == [
+        "my ears ring \ufffd at night"
+    ]
+    out = tmp_path / "export.jsonl"
+    assert cli.main(["review", "export", str(out)]) == 0
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["question"] for line in lines] == ["my ears ring \ufffd at night"]
+
+
+def test_an_export_is_private_and_written_all_or_nothing(
+    conversations: None,
+    review_settings: Settings,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    items = select(load_queue(review_settings).items)
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    out = folder / "for-doctor.jsonl"
+    out.write_text("the doctor's earlier answers\n", encoding="utf-8")
+    out.chmod(0o644)
+
+    def failing(source: object, target: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("bot.secrets.os.replace", failing)
+    with pytest.raises(BotError, match=r"cannot write .*for-doctor.jsonl"):
+        export(items, out)
+    assert out.read_text(encoding="utf-8") == "the doctor's earlier answers\n"
+    assert [p.name for p in folder.iterdir()] == ["for-doctor.jsonl"]  # no leftovers
+    monkeypatch.undo()
+
+    modes = []
+    real_open = os.open
+
+    def recording(path: str, flags: int, mode: int = 0o777) -> int:
+        modes.append(mode)
+        return real_open(path, flags, mode)
+
+    monkeypatch.setattr("bot.secrets.os.open", recording)
+    fresh = tmp_path / "new" / "export.jsonl"
+    assert export(items, fresh) == 3
+    assert export(items, out) == 3
+    assert modes == [0o600, 0o600]  # created private, before a byte was written
+    assert [stat.S_IMODE(p.stat().st_mode) for p in (fresh, out)] == [0o600, 0o600]
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 3

@@ -9,9 +9,24 @@ import pytest
 from sqlalchemy.engine import URL
 
 from bot import review
-from bot.review import DayCounts, Item, load_queue, mark_done, read_queue, select
+from bot.review import (
+    DayCounts,
+    Item,
+    Page,
+    UnknownItemError,
+    cursor,
+    load_queue,
+    mark_done,
+    read_counts,
+    read_page,
+    read_queue,
+    select,
+)
 from bot.settings import Settings
+from tests.bot.test_conversations import postgres_database
 from tests.review.conftest import T0, Write, action, bot, card, feedback, user
+
+__all__ = ["postgres_database"]  # the fixture
 
 DAY = 86_400.0
 ATTRIBUTION = "Dr. Example One · Neurology · Example Hospital · 2024/01/02"
@@ -162,7 +177,10 @@ def test_no_conversations_yet_is_an_empty_queue_and_creates_no_file(tmp_path: Pa
     missing = tmp_path / "none.sqlite3"
     url = URL.create("sqlite", database=str(missing))
     assert read_queue(url) == review.Queue((), ())
-    assert mark_done(url, ["1"]) == 0
+    assert read_page(url) == review.Page(())
+    assert read_counts(url) == ()
+    with pytest.raises(UnknownItemError, match=r"^not in the review queue: 1 "):
+        mark_done(url, ["1"])
     assert not missing.exists()
 
 
@@ -180,3 +198,118 @@ def test_load_queue_reads_the_configured_store(
         "unhelpful",
         "emergency",
     ]
+
+
+def test_a_page_is_newest_first_with_cursors_to_the_pages_beside(
+    conversations: None, store_url: URL
+) -> None:
+    no_match, unhelpful, emergency = read_queue(store_url).items
+    first = read_page(store_url, size=2)
+    assert first == Page((emergency, unhelpful), older=cursor(unhelpful), newer=None)
+    second = read_page(store_url, size=2, before=first.older)
+    assert second == Page((no_match,), older=None, newer=cursor(no_match))
+    # newer than the last page: fewer than a page are newer, so the newest page
+    assert read_page(store_url, size=2, after=second.newer) == first
+    assert read_page(store_url, size=1, after=cursor(no_match)) == Page(
+        (unhelpful,), older=cursor(unhelpful), newer=cursor(unhelpful)
+    )
+
+
+def test_a_page_filters_by_kind_day_and_done(conversations: None, store_url: URL) -> None:
+    no_match, unhelpful, emergency = read_queue(store_url).items
+    assert read_page(store_url, kind="unhelpful") == Page((unhelpful,))
+    assert read_page(store_url, day="2026-12-02") == Page((emergency,))
+    assert read_page(store_url, day="2026-12-01") == Page((unhelpful, no_match))
+    mark_done(store_url, [unhelpful.id])
+    assert read_page(store_url, answered=[no_match.id]) == Page((emergency,))
+    assert read_page(store_url, include_done=True, answered=[no_match.id]) == Page(
+        (emergency, replace(unhelpful, done=True), replace(no_match, done=True))
+    )
+    with pytest.raises(ValueError, match="not a page cursor"):
+        read_page(store_url, before="soon")
+
+
+def test_a_page_redacts_only_the_items_it_shows(
+    conversations: None, store_url: URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    redacted: list[str] = []
+
+    def counting(text: str) -> str:
+        redacted.append(text)
+        return text
+
+    monkeypatch.setattr(review, "redact", counting)
+    assert [i.kind for i in read_page(store_url, size=1).items] == ["emergency"]
+    assert redacted == ["my dad's face droops suddenly, he was born 3 March 1950"]
+
+
+def test_the_day_counts_are_one_aggregate_equal_to_reading_everything(
+    conversations: None, store_url: URL
+) -> None:
+    assert read_counts(store_url) == read_queue(store_url).days
+    assert read_counts(store_url, days=1) == (DayCounts("2026-12-02", emergencies=1),)
+
+
+def test_only_items_of_the_queue_can_be_marked_done(conversations: None, store_url: URL) -> None:
+    first = read_queue(store_url).items[0]
+    with pytest.raises(UnknownItemError) as raised:
+        mark_done(store_url, [first.id, "999999", "1", "x"])
+    assert str(raised.value) == (
+        "not in the review queue: 1, 999999, x (see `bot review list --all`); nothing was marked"
+    )
+    assert [i.done for i in read_queue(store_url).items] == [False, False, False]
+
+
+def test_the_done_command_refuses_unknown_ids(
+    conversations: None, store_url: URL, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import cli
+
+    db = str(store_url)
+    assert cli.main(["review", "done", "999999", "--db", db]) == 2
+    assert capsys.readouterr().err == (
+        "error: not in the review queue: 999999 (see `bot review list --all`); nothing was marked\n"
+    )
+    first = read_queue(store_url).items[0]
+    assert cli.main(["review", "done", first.id, "--db", db]) == 0
+    assert capsys.readouterr().out == "marked 1 item done\n"
+
+
+def test_pages_and_counts_on_postgresql(
+    postgres_database: str, tmp_path: Path, store_path: Path, write_conversations: Write
+) -> None:
+    import sqlalchemy as sa
+
+    write_conversations(
+        {
+            "rest:a": [
+                user("my ears ring", "describe_symptoms", T0),
+                bot("utter_no_match", T0 + 1),
+            ],
+            "rest:b": [
+                user("my face droops", "emergency", T0 + 86_400 * 1.5),
+                bot("utter_emergency", T0 + 86_400 * 1.5 + 1),
+            ],
+        }
+    )
+    source = sa.create_engine(URL.create("sqlite", database=str(store_path)))
+    target = sa.create_engine(postgres_database)
+    rows = [dict(r) for r in source.connect().execute(sa.text("SELECT * FROM events")).mappings()]
+    events = sa.Table("events", sa.MetaData(), autoload_with=source)
+    events.create(target)
+    with target.begin() as connection:
+        connection.execute(events.insert(), rows)
+    source.dispose()
+    target.dispose()
+    url = sa.engine.make_url(postgres_database)
+    queue = read_queue(url)
+    assert [i.kind for i in queue.items] == ["no-match", "emergency"]
+    assert read_page(url) == Page(tuple(reversed(queue.items)))
+    assert (
+        read_counts(url)
+        == queue.days
+        == (
+            DayCounts("2026-12-01", no_matches=1),
+            DayCounts("2026-12-02", emergencies=1),
+        )
+    )
