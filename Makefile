@@ -109,9 +109,10 @@ LIVE = $(BIN)/bot eval live --url $(LIVE_URL) --workers 1
 
 live-eval: install ## Real text through the running bot (start it with `make run` first)
 	$(LIVE) tests/data/triage.jsonl
-	$(LIVE) --expect answer,no-match tests/eval/neuro_lay_queries.jsonl \
+	$(LIVE) tests/eval/two_turn_queries.jsonl
+	$(LIVE) --expect answer,close-questions,no-match tests/eval/neuro_lay_queries.jsonl \
 	  ../shared/data/kqa/questions_w_answers.jsonl ../shared/data/rqe/RQE_Test_302_pairs_AMIA2016.xml
-	$(LIVE) --expect answer,no-match --sample 300 ../shared/data/rqe/RQE_Train_8588_AMIA2016.xml
+	$(LIVE) --expect answer,close-questions,no-match --sample 300 ../shared/data/rqe/RQE_Train_8588_AMIA2016.xml
 
 DENSE_ARCHIVE ?= ../shared/data/medquad/neuro.jsonl
 DENSE_QUERIES ?= tests/eval/neuro_lay_queries.jsonl

@@ -20,9 +20,18 @@ from typing import Any
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
 from actions.workers import off_loop
-from bot.compose import attribution, choose_answer, conversation_query, excerpt, shown
+from bot.compose import (
+    ANSWER,
+    OFFER,
+    attribution,
+    conversation_query,
+    decide_reply,
+    excerpt,
+    shown,
+)
 from bot.embedding import encoder_for
 from bot.errors import BotError
 from bot.index import ArchiveIndex
@@ -35,6 +44,13 @@ logger = logging.getLogger(__name__)
 SLOT_HITS = "archive_hits"
 SLOT_SHOWN = "shown_records"
 SLOT_CURRENT = "current_record"
+#: The close questions offered when the bot was unsure (ids), until the patient chooses.
+SLOT_OFFERED = "offered_records"
+#: What the patient chose among them: ``{"record_id": id or None, "offered": [ids]}``
+#: (None: "None of these"); the review queue and the match model's training read it.
+SLOT_CHOICE = "offer_choice"
+#: The payload of the "None of these" button (its label is ``utter_none_of_these``).
+NONE_OF_THESE = "/none_of_these"
 ENTITY_RECORD = "record_id"
 BOOST_ENTITIES = ("symptom", "body_part", "side")
 #: Intents whose messages describe the patient's problem and feed the search query.
@@ -198,7 +214,7 @@ class ArchiveAction(Action, ABC):
             # the search (SQLite, the sentence model) blocks: it runs in the worker pool,
             # so the action server's event loop keeps serving other patients meanwhile
             return await off_loop(
-                settings.action_workers, self.answer, dispatcher, tracker, settings
+                settings.action_workers, self.answer, dispatcher, tracker, settings, domain
             )
         except BotError as exc:
             # The error's own message names the file or service, never patient text.
@@ -216,7 +232,11 @@ class ArchiveAction(Action, ABC):
 
     @abstractmethod
     def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        settings: Settings,
+        domain: DomainDict,
     ) -> list[EventType]:
         """Send the answer; return the events."""
 
@@ -229,14 +249,23 @@ class ActionAnswerFromArchive(ArchiveAction):
         return "action_answer_from_archive"
 
     def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        settings: Settings,
+        domain: DomainDict,
     ) -> list[EventType]:
-        return self.search(dispatcher, tracker, settings)
+        return self.search(dispatcher, tracker, settings, domain)
 
     def search(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        settings: Settings,
+        domain: DomainDict,
     ) -> list[EventType]:
-        """Search with the conversation's descriptions; send the answer or the no-match."""
+        """Search with the conversation's descriptions; send the answer, the close
+        questions to choose from, or the no-match."""
         texts = patient_texts(tracker, DESCRIPTIVE_INTENTS)
         latest = latest_text(tracker)
         if latest and (not texts or texts[-1] != latest):
@@ -246,11 +275,27 @@ class ActionAnswerFromArchive(ArchiveAction):
             k=1 + settings.max_similar + 3,
             boost_terms=entity_values(tracker, BOOST_ENTITIES),
         )
-        answer = choose_answer(hits, settings.max_similar, settings.max_wrong)
-        if answer is None:
+        reply = decide_reply(hits, settings.max_similar, settings.max_wrong)
+        if reply.kind == OFFER:
+            offered = [r.id for r in reply.offered]
+            offer(dispatcher, reply.offered, domain)
+            dispatcher.utter_message(response="utter_safety_advice")
+            return [
+                SlotSet(SLOT_HITS, offered),
+                SlotSet(SLOT_SHOWN, []),
+                SlotSet(SLOT_CURRENT, None),
+                SlotSet(SLOT_OFFERED, offered),
+            ]
+        if reply.kind != ANSWER or reply.answer is None:
             dispatcher.utter_message(response="utter_no_match")
             dispatcher.utter_message(response="utter_safety_advice")
-            return [SlotSet(SLOT_HITS, []), SlotSet(SLOT_SHOWN, []), SlotSet(SLOT_CURRENT, None)]
+            return [
+                SlotSet(SLOT_HITS, []),
+                SlotSet(SLOT_SHOWN, []),
+                SlotSet(SLOT_CURRENT, None),
+                SlotSet(SLOT_OFFERED, []),
+            ]
+        answer = reply.answer
         send_record(dispatcher, "utter_archive_answer", answer.record, settings, answer.similar)
         dispatcher.utter_message(response="utter_safety_advice")
         good = [h.record.id for h in shown(hits, settings.max_wrong)]
@@ -258,11 +303,40 @@ class ActionAnswerFromArchive(ArchiveAction):
             SlotSet(SLOT_HITS, good),
             SlotSet(SLOT_SHOWN, [answer.record.id]),
             SlotSet(SLOT_CURRENT, answer.record.id),
+            SlotSet(SLOT_OFFERED, []),
         ]
 
 
+def offer(dispatcher: CollectingDispatcher, records: Iterable[Record], domain: DomainDict) -> None:
+    """Offer archived questions to choose from, each a button, then "None of these"."""
+    buttons = [
+        {
+            "title": record.title,
+            "payload": "/ask_similar_question" + json.dumps({ENTITY_RECORD: record.id}),
+        }
+        for record in records
+    ]
+    buttons.append(
+        {"title": response_text(domain, "utter_none_of_these"), "payload": NONE_OF_THESE}
+    )
+    dispatcher.utter_message(response="utter_close_questions", buttons=buttons)
+
+
+def response_text(domain: DomainDict, name: str) -> str:
+    """The first text of a response of the domain the Rasa server sent (a button label).
+
+    Raises:
+        KeyError: The domain has no such response.
+    """
+    return str(domain["responses"][name][0]["text"]).strip()
+
+
 def nothing_shown(
-    dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings, services: Services
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    settings: Settings,
+    services: Services,
+    domain: DomainDict,
 ) -> list[EventType]:
     """A follow-up request with nothing shown yet: a typed health question is searched
     (the NLU took a new description for a follow-up), anything else is told to describe
@@ -270,7 +344,7 @@ def nothing_shown(
     an answer, so they do not make a health question here."""
     typed = latest_text(tracker)
     if typed and is_health_text(typed, care_words=False):
-        return ActionAnswerFromArchive(services).search(dispatcher, tracker, settings)
+        return ActionAnswerFromArchive(services).search(dispatcher, tracker, settings, domain)
     dispatcher.utter_message(response="utter_nothing_shown_yet")
     return []
 
@@ -282,12 +356,16 @@ class ActionShowFullReply(ArchiveAction):
         return "action_show_full_reply"
 
     def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        settings: Settings,
+        domain: DomainDict,
     ) -> list[EventType]:
         current = tracker.get_slot(SLOT_CURRENT)
         record = self.services.index.get(current) if current else None
         if record is None:
-            return nothing_shown(dispatcher, tracker, settings, self.services)
+            return nothing_shown(dispatcher, tracker, settings, self.services, domain)
         dispatcher.utter_message(
             response="utter_full_reply",
             title=record.title,
@@ -306,12 +384,16 @@ class ActionShowSimilar(ArchiveAction):
         return "action_show_similar"
 
     def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        settings: Settings,
+        domain: DomainDict,
     ) -> list[EventType]:
         hits: list[str] = list(tracker.get_slot(SLOT_HITS) or [])
         shown: list[str] = list(tracker.get_slot(SLOT_SHOWN) or [])
         if not hits:
-            return nothing_shown(dispatcher, tracker, settings, self.services)
+            return nothing_shown(dispatcher, tracker, settings, self.services, domain)
         picked = entity_values(tracker, [ENTITY_RECORD])
         unseen = [i for i in hits if i not in shown]
         choice = picked[0] if picked and picked[0] in hits else (unseen[0] if unseen else None)
@@ -320,12 +402,43 @@ class ActionShowSimilar(ArchiveAction):
             dispatcher.utter_message(response="utter_no_more_similar")
             dispatcher.utter_message(response="utter_safety_advice")
             return []
+        offered: list[str] = list(tracker.get_slot(SLOT_OFFERED) or [])
         shown = [*shown, record.id] if record.id not in shown else shown
         others = [i for i in hits if i not in shown][: settings.max_similar]
         similar = [r for r in (self.services.index.get(i) for i in others) if r is not None]
-        send_record(dispatcher, "utter_similar_answer", record, settings, similar)
+        chosen = record.id in offered
+        response = "utter_chosen_answer" if chosen else "utter_similar_answer"
+        send_record(dispatcher, response, record, settings, similar)
         dispatcher.utter_message(response="utter_safety_advice")
-        return [SlotSet(SLOT_SHOWN, shown), SlotSet(SLOT_CURRENT, record.id)]
+        events: list[EventType] = [SlotSet(SLOT_SHOWN, shown), SlotSet(SLOT_CURRENT, record.id)]
+        if chosen:
+            kept = {"record_id": record.id, "offered": offered}
+            events += [SlotSet(SLOT_CHOICE, kept), SlotSet(SLOT_OFFERED, [])]
+        return events
+
+
+class ActionNoneOfThese(ArchiveAction):
+    """The patient said none of the offered questions is theirs: the bot says honestly
+    that it has no close reply, asks for more detail, and keeps the refusal (the review
+    queue counts it as a question the archive could not answer)."""
+
+    def name(self) -> str:
+        return "action_none_of_these"
+
+    def answer(
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        settings: Settings,
+        domain: DomainDict,
+    ) -> list[EventType]:
+        offered: list[str] = list(tracker.get_slot(SLOT_OFFERED) or [])
+        dispatcher.utter_message(response="utter_no_match")
+        dispatcher.utter_message(response="utter_safety_advice")
+        events: list[EventType] = [SlotSet(SLOT_HITS, []), SlotSet(SLOT_OFFERED, [])]
+        if offered:
+            events.append(SlotSet(SLOT_CHOICE, {"record_id": None, "offered": offered}))
+        return events
 
 
 SLOT_FEEDBACK = "feedback"
@@ -344,17 +457,23 @@ class ActionRecordFeedback(ArchiveAction):
         return "action_record_feedback"
 
     def answer(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, settings: Settings
+        self,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        settings: Settings,
+        domain: DomainDict,
     ) -> list[EventType]:
         typed = latest_text(tracker)
         if typed and len(typed.split()) > FEEDBACK_MAX_WORDS and is_health_text(typed):
-            return ActionAnswerFromArchive(self.services).search(dispatcher, tracker, settings)
+            return ActionAnswerFromArchive(self.services).search(
+                dispatcher, tracker, settings, domain
+            )
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         rating = FEEDBACK_RATINGS.get(str(intent))
         picked = entity_values(tracker, [ENTITY_RECORD])
         record_id = picked[0] if picked else tracker.get_slot(SLOT_CURRENT)
         if rating is None or not record_id:
-            return nothing_shown(dispatcher, tracker, settings, self.services)
+            return nothing_shown(dispatcher, tracker, settings, self.services, domain)
         dispatcher.utter_message(
             response="utter_feedback_thanks"
             if rating == "helpful"

@@ -14,13 +14,13 @@ from typing import Any
 
 from bot import vectors
 from bot.archive import FORMATS, read_archive
-from bot.compose import attribution, excerpt
+from bot.compose import attribution, excerpt, hit_decisions
 from bot.embedding import encoder_for
 from bot.errors import ArchiveFormatError, BotError
 from bot.evaluation import add_commands
 from bot.index import ArchiveIndex, Hit
 from bot.live import add_command as add_live_command
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 
 log = logging.getLogger("bot")
 
@@ -157,13 +157,19 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _search_row(hit: Hit, excerpt_chars: int) -> dict[str, object]:
+def _search_rows(hits: list[Hit], settings: Settings) -> list[dict[str, object]]:
+    decisions = hit_decisions(hits, settings.max_similar, settings.max_wrong)
+    return [_search_row(h, settings.excerpt_chars, d) for h, d in zip(hits, decisions, strict=True)]
+
+
+def _search_row(hit: Hit, excerpt_chars: int, decision: str) -> dict[str, object]:
     return {
         "id": hit.record.id,
         "title": hit.record.title,
         "score": hit.score,
         "probability": hit.probability,
         "answer": hit.answer,
+        "decision": decision,
         "responder": hit.record.responder,
         "department": hit.record.department,
         "source": hit.record.source,
@@ -207,18 +213,20 @@ def cmd_search(args: argparse.Namespace) -> int:
             messages = list(_messages(args.queries))  # a bad line is reported before any search
             for text in messages:
                 hits = index.search(text, k=args.k, max_wrong=settings.max_wrong)
-                rows = [_search_row(h, settings.excerpt_chars) for h in hits]
+                rows = _search_rows(hits, settings)
                 print(json.dumps({"q": text, "hits": rows}, ensure_ascii=False), flush=True)
             return 0
         hits = index.search(args.text, k=args.k, max_wrong=settings.max_wrong)
     if args.json:
-        rows = [_search_row(h, settings.excerpt_chars) for h in hits]
+        rows = _search_rows(hits, settings)
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     if not hits:
         print("no match")
-    for rank, hit in enumerate(hits, start=1):
-        flag = ("  (answer)" if rank == 1 else "  (similar)") if hit.answer else ""
+    decisions = hit_decisions(hits, settings.max_similar, settings.max_wrong)
+    for rank, (hit, decision) in enumerate(zip(hits, decisions, strict=True), start=1):
+        labels = {"answer": "  (answer)" if rank == 1 else "  (similar)", "offer": "  (offered)"}
+        flag = labels.get(decision, "")
         print(f"{rank}. [p={hit.probability:.2f}] {hit.record.title}{flag}")
         print(f"   {attribution(hit.record)}  id={hit.record.id}")
     return 0

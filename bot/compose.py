@@ -6,12 +6,19 @@ selects and formats what the archive records.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.index import Hit
+from bot.match import MAX_OFFERED, OFFER_PROBABILITY, OFFER_SCORE
 from bot.records import Record
+
+#: The three kinds of reply to a health question (``bot search --json`` names them).
+ANSWER = "answer"
+OFFER = "offer"
+NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,89 @@ class Answer:
     record: Record
     score: float
     similar: tuple[Record, ...]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The kind of reply a health question gets, and what it shows.
+
+    Attributes:
+        kind: :data:`ANSWER` (one archived record, confidently), :data:`OFFER` (close
+            archived questions to choose from, the bot unsure) or :data:`NONE` (no
+            close match).
+        answer: The answer, for :data:`ANSWER`.
+        offered: The records offered, best first, for :data:`OFFER`.
+    """
+
+    kind: str
+    answer: Answer | None = None
+    offered: tuple[Record, ...] = ()
+
+
+def reply_kind(
+    candidates: Sequence[tuple[float, float]],
+    cutoff: float,
+    offer_probability: float = OFFER_PROBABILITY,
+    offer_score: float = OFFER_SCORE,
+    max_offered: int = MAX_OFFERED,
+) -> tuple[str, tuple[int, ...]]:
+    """The decision on ranked candidates: the kind of reply, and which places it shows.
+
+    The best hit is the answer when its probability reaches ``cutoff``; otherwise the
+    top ``max_offered`` hits whose probability reaches ``offer_probability`` and whose
+    score reaches ``offer_score`` are offered; otherwise there is no close match. The
+    evaluation applies the same function to labelled candidates, so what it measures is
+    what patients meet.
+
+    Args:
+        candidates: Per hit, best first, its probability and its score.
+        cutoff: The answer cut-off (from ``NEUROBOT_MAX_WRONG``).
+        offer_probability: Least probability of an offered hit.
+        offer_score: Least score of an offered hit.
+        max_offered: Most hits offered.
+
+    Returns:
+        ``(ANSWER, (0,))``, ``(OFFER, places)`` or ``(NONE, ())``.
+    """
+    if candidates and candidates[0][0] >= cutoff:
+        return ANSWER, (0,)
+    places = tuple(
+        i
+        for i, (probability, score) in enumerate(candidates[:max_offered])
+        if probability >= offer_probability and score >= offer_score
+    )
+    return (OFFER, places) if places else (NONE, ())
+
+
+def decide_reply(hits: Sequence[Hit], max_similar: int, max_wrong: float | None = None) -> Reply:
+    """The reply to a health question from its ranked hits.
+
+    Args:
+        hits: Search hits, best first, each with its probability and decision.
+        max_similar: How many further hits an answer lists as similar questions.
+        max_wrong: Decide at this target share of wrong answers (None: keep the
+            decision the search made).
+    """
+    answer = choose_answer(hits, max_similar, max_wrong)
+    if answer is not None:
+        return Reply(ANSWER, answer=answer)
+    kind, places = reply_kind([(h.probability, h.score) for h in hits], cutoff=math.inf)
+    if kind == OFFER:
+        return Reply(OFFER, offered=tuple(hits[i].record for i in places))
+    return Reply(NONE)
+
+
+def hit_decisions(
+    hits: Sequence[Hit], max_similar: int, max_wrong: float | None = None
+) -> list[str]:
+    """Per hit, what the patient meets it as: ``answer`` (the answer or one of its
+    similar questions), ``offer`` (one of the close questions) or ``none``."""
+    reply = decide_reply(hits, max_similar, max_wrong)
+    if reply.kind == ANSWER and reply.answer is not None:
+        ids = {reply.answer.record.id, *(r.id for r in reply.answer.similar)}
+        return [ANSWER if h.record.id in ids else NONE for h in hits]
+    offered = {r.id for r in reply.offered}
+    return [OFFER if h.record.id in offered else NONE for h in hits]
 
 
 def attribution(record: Record) -> str:

@@ -37,16 +37,17 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.archive import FORMATS, read_archive
+from bot.compose import ANSWER, NONE, OFFER, reply_kind
 from bot.embedding import Encoder
 from bot.errors import ArchiveFormatError, BotError
 from bot.index import SCHEMA_VERSION, ArchiveIndex, Hit
 from bot.jsonl import json_objects
-from bot.match import MatchModel, shipped_model
+from bot.match import MAX_OFFERED, OFFER_PROBABILITY, OFFER_SCORE, MatchModel, shipped_model
 from bot.records import Record
 from bot.safety import assess, assess_conversation
 from bot.settings import PROJECT_ROOT
@@ -245,13 +246,18 @@ def decisions(
     )
 
 
+#: The top hits of one query as (probability, score, relevant), best first.
+Candidates = tuple[tuple[float, float, bool], ...]
+
+
 @dataclass(frozen=True)
 class Run:
-    """Each query's first relevant rank and top hit, for one searcher."""
+    """Each query's first relevant rank, top hit and top candidates, for one searcher."""
 
     ranks: list[int | None]
     tops: list[tuple[float, bool] | None]
     latencies_ms: list[float]
+    candidates: list[Candidates] = field(default_factory=list)
 
 
 def run_queries(searcher: Searcher, queries: Sequence[Query], k: int = 10) -> Run:
@@ -259,13 +265,173 @@ def run_queries(searcher: Searcher, queries: Sequence[Query], k: int = 10) -> Ru
     ranks: list[int | None] = []
     tops: list[tuple[float, bool] | None] = []
     latencies: list[float] = []
+    candidates: list[Candidates] = []
     for query in queries:
         started = time.perf_counter()
         hits = searcher(query.text, k)
         latencies.append((time.perf_counter() - started) * 1000)
         ranks.append(first_relevant_rank(hits[:k], query.relevant))
         tops.append((hits[0].probability, hits[0].record.id in query.relevant) if hits else None)
-    return Run(ranks, tops, latencies)
+        candidates.append(
+            tuple(
+                (h.probability, h.score, h.record.id in query.relevant) for h in hits[:MAX_OFFERED]
+            )
+        )
+    return Run(ranks, tops, latencies, candidates)
+
+
+# ------------------------------------------------------------- what patients meet
+
+#: Targets of the three kinds of reply (issue 17): confident answers showing the wrong
+#: record at most this share of the queries ...
+MAX_CONFIDENT_WRONG = 0.03
+#: ... and of the queries whose right record is in the top 3, at most this share told
+#: "no close match".
+MAX_TOP3_NO_MATCH = 0.10
+#: Offer floors tried when the decision is fitted: probabilities and scores.
+OFFER_PROBABILITIES = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
+OFFER_SCORES = (0.0, 0.2, 0.22, 0.24, 0.26, 0.28, 0.3, 0.32)
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    """What the patients of a query set meet at one decision (shares of the queries).
+
+    Attributes:
+        cutoff: The answer cut-off.
+        offer_probability: The offer floor (:data:`bot.match.OFFER_PROBABILITY`).
+        offer_score: The offer's score floor (:data:`bot.match.OFFER_SCORE`).
+        confident_right: Answered with a relevant record.
+        confident_wrong: Answered with a record that is not relevant.
+        offered_right: Offered close questions, a relevant record among them.
+        offered_without: Offered close questions, none relevant.
+        no_match: Told there is no close match.
+        top3: Queries whose relevant record is in the top 3.
+        top3_reached: Of those, the share shown it confidently or among the offers.
+        top3_no_match: Of those, the share told there is no close match.
+        offtopic_confident: Off-topic messages answered confidently (None without them).
+        offtopic_offered: Off-topic messages offered close questions.
+    """
+
+    cutoff: float
+    offer_probability: float
+    offer_score: float
+    confident_right: float
+    confident_wrong: float
+    offered_right: float
+    offered_without: float
+    no_match: float
+    top3: int
+    top3_reached: float | None
+    top3_no_match: float | None
+    offtopic_confident: float | None = None
+    offtopic_offered: float | None = None
+
+
+def outcomes(
+    candidates: Sequence[Candidates],
+    cutoff: float,
+    offer: tuple[float, float] = (OFFER_PROBABILITY, OFFER_SCORE),
+    offtopic: Sequence[Candidates] | None = None,
+) -> Outcomes:
+    """Apply :func:`bot.compose.reply_kind` to each query's candidates and count.
+
+    Args:
+        candidates: Per query, its top hits.
+        cutoff: The answer cut-off.
+        offer: The offer floors: probability and score.
+        offtopic: Per off-topic message, its top hits (relevant never).
+    """
+    counts = {"right": 0, "wrong": 0, "offer_right": 0, "offer_without": 0, "none": 0}
+    top3 = reached = top3_none = 0
+    for query in candidates:
+        kind, places = reply_kind([(p, s) for p, s, _ in query], cutoff, *offer)
+        right = any(query[i][2] for i in places)
+        key = {
+            ANSWER: "right" if right else "wrong",
+            OFFER: "offer_right" if right else "offer_without",
+            NONE: "none",
+        }[kind]
+        counts[key] += 1
+        if any(relevant for _, _, relevant in query[:3]):
+            top3 += 1
+            reached += right
+            top3_none += kind == NONE
+    total = max(len(candidates), 1)
+    off_confident = off_offered = None
+    if offtopic is not None:
+        kinds = [reply_kind([(p, s) for p, s, _ in q], cutoff, *offer)[0] for q in offtopic]
+        off_confident = round(kinds.count(ANSWER) / max(len(kinds), 1), 4)
+        off_offered = round(kinds.count(OFFER) / max(len(kinds), 1), 4)
+    return Outcomes(
+        cutoff=cutoff,
+        offer_probability=offer[0],
+        offer_score=offer[1],
+        confident_right=round(counts["right"] / total, 4),
+        confident_wrong=round(counts["wrong"] / total, 4),
+        offered_right=round(counts["offer_right"] / total, 4),
+        offered_without=round(counts["offer_without"] / total, 4),
+        no_match=round(counts["none"] / total, 4),
+        top3=top3,
+        top3_reached=round(reached / top3, 4) if top3 else None,
+        top3_no_match=round(top3_none / top3, 4) if top3 else None,
+        offtopic_confident=off_confident,
+        offtopic_offered=off_offered,
+    )
+
+
+def meets_targets(result: Outcomes) -> bool:
+    """Whether one archive's outcomes meet the targets of :data:`MAX_CONFIDENT_WRONG`
+    and :data:`MAX_TOP3_NO_MATCH`."""
+    no_match = result.top3_no_match or 0.0
+    return result.confident_wrong <= MAX_CONFIDENT_WRONG and no_match <= MAX_TOP3_NO_MATCH
+
+
+def fit_offer(
+    archives: Sequence[tuple[Sequence[Candidates], Sequence[Candidates] | None]],
+    cutoff: float,
+) -> tuple[float, float]:
+    """The offer floors (probability, score) to ship, fitted on ``archives``.
+
+    Among the floors of :data:`OFFER_PROBABILITIES` x :data:`OFFER_SCORES` at which, on
+    every archive, at most :data:`MAX_TOP3_NO_MATCH` of the queries whose right record
+    is in the top 3 end in "no close match", the one whose worst archive offers close
+    questions to the fewest off-topic messages (then: whose worst archive reaches the
+    right record most often; then the higher floors). When none keeps the no-match
+    target, the lowest floors.
+    """
+    best: tuple[float, float, float, float] | None = None
+    for offer in ((p, s) for p in OFFER_PROBABILITIES for s in OFFER_SCORES):
+        results = [outcomes(queries, cutoff, offer, off) for queries, off in archives]
+        if any((r.top3_no_match or 0.0) > MAX_TOP3_NO_MATCH for r in results):
+            continue
+        offered = max((r.offtopic_offered or 0.0) for r in results)
+        reached = min((r.top3_reached or 0.0) for r in results)
+        key = (offered, -reached, -offer[0], -offer[1])
+        if best is None or key < best:
+            best = key
+    if best is None:
+        return min(OFFER_PROBABILITIES), min(OFFER_SCORES)
+    return -best[2], -best[3]
+
+
+def leave_one_out(
+    archives: dict[str, tuple[Sequence[Candidates], Sequence[Candidates] | None]],
+    cutoff: float,
+) -> dict[str, dict[str, Any]]:
+    """For each development archive: the offer floors fitted without it, and what its
+    patients meet at those floors (the answer cut-off is the shipped one)."""
+    folds: dict[str, dict[str, Any]] = {}
+    for name, (queries, offtopic) in archives.items():
+        others = [value for other, value in archives.items() if other != name]
+        offer = fit_offer(others, cutoff)
+        result = outcomes(queries, cutoff, offer, offtopic)
+        folds[name] = {
+            "fitted": list(offer),
+            "outcomes": asdict(result),
+            "met": meets_targets(result),
+        }
+    return folds
 
 
 def evaluate(
@@ -303,11 +469,14 @@ def evaluate(
         else None
     )
     off: list[float | None] | None = None
+    off_candidates: list[Candidates] | None = None
     if offtopic is not None:
-        off = []
+        off, off_candidates = [], []
         for text in offtopic:
-            hits = index.search(text, k=1)
+            hits = index.search(text, k=MAX_OFFERED)
             off.append(hits[0].probability if hits else None)
+            off_candidates.append(tuple((h.probability, h.score, False) for h in hits))
+    cutoff = model.cutoff(max_wrong)
     targets = sorted({*TARGETS, max_wrong})
     splits = sorted({q.split for q in queries if q.split})
     report: dict[str, Any] = {
@@ -326,10 +495,16 @@ def evaluate(
             "baseline": asdict(base),
             "hit1_ratio": round(ours.hit1 / base.hit1, 3) if base.hit1 else None,
             "decisions": [asdict(decisions(tops, t, model, off)) for t in targets],
+            "outcomes": asdict(
+                outcomes([shipped.candidates[i] for i in chosen], cutoff, offtopic=off_candidates)
+            ),
         }
         if words_only is not None:
             words = metrics([words_only.ranks[i] for i in chosen])
             report["splits"][split]["words_only"] = asdict(words)
+    development = [i for i, q in enumerate(queries) if q.split in (None, "dev")]
+    # for the leave-one-archive-out check of evaluate_suite (not printed)
+    report["_candidates"] = ([shipped.candidates[i] for i in development], off_candidates)
     report["latency_ms"] = {
         "shipped": _percentiles(shipped.latencies_ms),
         "baseline": _percentiles(baseline.latencies_ms),
@@ -495,6 +670,7 @@ def evaluate_files(
     spec = EvalSet(str(archive), records, queries)
     with open_set_index(spec, encoder, None, vocabulary) as index:
         report = evaluate(index, queries, max_wrong=max_wrong, offtopic=offtopic, k=k)
+    report.pop("_candidates", None)
     report["archive"] = str(archive)
     report["records"] = len(records)
     return report
@@ -519,11 +695,35 @@ def evaluate_suite(
         report["archive"] = spec.name
         report["records"] = len(spec.records)
         reports.append(report)
+    development = {
+        r["archive"]: r.pop("_candidates") for r in reports if r["archive"] != HELD_ARCHIVE
+    }
+    for report in reports:
+        report.pop("_candidates", None)
+    cutoff = shipped_model().cutoff(max_wrong)
+    fitted = fit_offer(list(development.values()), cutoff)
+    reports.append(
+        {
+            "archive": LEAVE_ONE_OUT,
+            "cutoff": cutoff,
+            "shipped_offer": [OFFER_PROBABILITY, OFFER_SCORE],
+            "fitted_on_all": list(fitted),
+            "folds": leave_one_out(development, cutoff),
+        }
+    )
     return reports
+
+
+#: Name of the suite's held archive (never used to fit anything).
+HELD_ARCHIVE = "RQE test pairs (held)"
+#: Name of the suite's leave-one-archive-out report.
+LEAVE_ONE_OUT = "leave one archive out"
 
 
 def format_report(report: dict[str, Any]) -> str:
     """The report as a table for people."""
+    if report["archive"] == LEAVE_ONE_OUT:
+        return _format_folds(report)
     lines = [
         f"{report['archive']}: {report['records']} records, {report['queries']} queries; "
         f"sentence embeddings: {report.get('embedding') or 'off'}"
@@ -549,6 +749,8 @@ def format_report(report: dict[str, Any]) -> str:
         for row in part["decisions"]:
             mark = "*" if abs(row["target"] - report["max_wrong"]) < 1e-9 else " "
             lines.append(_decision_line(row, mark))
+        lines.append(_outcome_header())
+        lines.append(_outcome_line("shipped", part["outcomes"]))
     latency = report["latency_ms"]
     lines.append("")
     lines.append(
@@ -556,6 +758,40 @@ def format_report(report: dict[str, Any]) -> str:
         f"{latency['shipped']['p95']}, baseline {latency['baseline']['median']}/"
         f"{latency['baseline']['p95']}"
     )
+    return "\n".join(lines)
+
+
+def _outcome_header() -> str:
+    return (
+        "  what patients meet:  confident right / wrong  offered with / without  no match"
+        "  | top-3 right: reached / no match  | off-topic confident / offered"
+    )
+
+
+def _outcome_line(name: str, row: dict[str, Any]) -> str:
+    return (
+        f"  {name:18} {row['confident_right']:6.3f} / {row['confident_wrong']:5.3f}"
+        f"  {row['offered_right']:9.3f} / {row['offered_without']:7.3f}  {row['no_match']:8.3f}"
+        f"  | ({row['top3']:4d}) {_share(row['top3_reached']):>6} / "
+        f"{_share(row['top3_no_match']):>5}  | {_share(row['offtopic_confident']):>5} / "
+        f"{_share(row['offtopic_offered']):>5}"
+    )
+
+
+def _format_folds(report: dict[str, Any]) -> str:
+    lines = [
+        f"leave one archive out: answer cut-off {report['cutoff']:.2f}; offer floors "
+        f"(probability, score) shipped {report['shipped_offer']}, fitted on every "
+        f"development archive {report['fitted_on_all']}",
+        "  each archive at the offer floors fitted without it "
+        f"(targets: confident wrong <= {MAX_CONFIDENT_WRONG}, "
+        f"no match <= {MAX_TOP3_NO_MATCH} of top-3 right)",
+        _outcome_header(),
+    ]
+    for name, fold in report["folds"].items():
+        met = "met" if fold["met"] else "NOT met"
+        fitted = "/".join(str(v) for v in fold["fitted"])
+        lines.append(_outcome_line(f"{name[:10]} @{fitted}", fold["outcomes"]) + f"  {met}")
     return "\n".join(lines)
 
 

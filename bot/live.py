@@ -70,6 +70,7 @@ class Outcome(str, Enum):
     CRISIS = "crisis"
     FALLBACK = "fallback"
     ANSWER = "answer"
+    OFFER = "close-questions"
     NO_MATCH = "no-match"
     CLARIFY = "clarify"
     NOT_UNDERSTOOD = "not-understood"
@@ -90,6 +91,7 @@ LABELS = {
     Outcome.CRISIS: "crisis",
     Outcome.FALLBACK: "technical fallback",
     Outcome.ANSWER: "archive answer",
+    Outcome.OFFER: "close questions",
     Outcome.NO_MATCH: "honest no-match",
     Outcome.CLARIFY: "clarifying question",
     Outcome.NOT_UNDERSTOOD: "not understood",
@@ -107,6 +109,7 @@ PRIORITY = (
     Outcome.CRISIS,
     Outcome.FALLBACK,
     Outcome.ANSWER,
+    Outcome.OFFER,
     Outcome.NO_MATCH,
     Outcome.CLARIFY,
     Outcome.NOT_UNDERSTOOD,
@@ -124,7 +127,9 @@ OUTCOME_OF_RESPONSE = {
     "utter_technical_problem": Outcome.FALLBACK,
     "utter_archive_answer": Outcome.ANSWER,
     "utter_similar_answer": Outcome.ANSWER,
+    "utter_chosen_answer": Outcome.ANSWER,
     "utter_full_reply": Outcome.ANSWER,
+    "utter_close_questions": Outcome.OFFER,
     "utter_no_match": Outcome.NO_MATCH,
     "utter_default": Outcome.NOT_UNDERSTOOD,
     "utter_out_of_scope": Outcome.OUT_OF_SCOPE,
@@ -340,6 +345,7 @@ _ALIASES = {
     **{o.label.replace(" ", "-"): o for o in Outcome},
     "archive": Outcome.ANSWER,
     "nomatch": Outcome.NO_MATCH,
+    "offer": Outcome.OFFER,
     "technical": Outcome.FALLBACK,
     "clarifying": Outcome.CLARIFY,
 }
@@ -750,7 +756,7 @@ class LiveReport:
             t
             for r in self.results
             for t in r.turns
-            if t.outcome in (Outcome.ANSWER, Outcome.NO_MATCH)
+            if t.outcome in (Outcome.ANSWER, Outcome.OFFER, Outcome.NO_MATCH)
         ]
         return sum(t.safety_advice for t in turns), len(turns)
 

@@ -63,6 +63,21 @@ SIMILAR_PROBABILITY = 0.02
 #: the RQE test archive drop from 3 of 36 to none.
 MIN_COVERAGE = 0.25
 MIN_COSINE = 0.30
+#: When the best hit is not shown as the answer, the bot offers the patient up to
+#: :data:`MAX_OFFERED` of the top hits whose probability reaches this and whose score
+#: (coverage of the patient's concepts mixed with the sentence cosine) reaches
+#: :data:`OFFER_SCORE`, to choose from ("close questions"); when none does, it says
+#: there is no close match. Chosen by ``bot eval retrieval`` on the development archives
+#: (:func:`bot.evaluation.fit_offer`): among the settings at which, on every archive, at
+#: most 10% of the queries whose right record is in the top 3 end in "no close match",
+#: the one that offers least to off-topic messages.
+OFFER_PROBABILITY = 0.05
+#: See :data:`OFFER_PROBABILITY`: the probability alone offers close questions to most
+#: questions about other specialties (64% of the off-topic messages on MedQuAD
+#: neurology at 0.1); a score floor halves that at a small cost in reach.
+OFFER_SCORE = 0.24
+#: Most archived questions offered to choose from.
+MAX_OFFERED = 3
 
 
 @dataclass(frozen=True)

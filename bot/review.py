@@ -107,7 +107,7 @@ SIGNED_OUT_TABLE = "review_signed_out"
 DAY = 86_400.0
 
 NO_MATCH = "utter_no_match"
-ANSWERS = ("utter_archive_answer", "utter_similar_answer")
+ANSWERS = ("utter_archive_answer", "utter_similar_answer", "utter_chosen_answer")
 EMERGENCIES = ("utter_emergency", "utter_self_harm")
 FEEDBACK_SLOT = "feedback"
 #: What the bot answered, in the operator's words, by response.
@@ -117,6 +117,8 @@ ANSWERED = {
     "utter_self_harm": "the crisis message",
     "utter_archive_answer": "an archive answer",
     "utter_similar_answer": "a similar archived question",
+    "utter_chosen_answer": "the archived question the patient chose",
+    "utter_close_questions": "close questions to choose from",
 }
 
 

@@ -22,16 +22,17 @@
   var MAX_HISTORY = 200;
   var OFFLINE_AFTER_MS = 3000;
   var NO_REPLY_AFTER_MS = 20000;
-  var CARD = /^(The most similar question in the archive is|Another similar question in the archive is|The full reply to) “([\s\S]+?)”\.?\n(Answered by: [^\n]*)\n\n([\s\S]*)$/;
+  var CARD = /^(The most similar question in the archive is|Another similar question in the archive is|The archived question you chose is|The full reply to) “([\s\S]+?)”\.?\n(Answered by: [^\n]*)\n\n([\s\S]*)$/;
   var CARD_KIND = {
     "The most similar question in the archive is": "The most similar question in the archive",
     "Another similar question in the archive is": "Another similar question in the archive",
+    "The archived question you chose is": "The archived question you chose",
     "The full reply to": "The full reply",
   };
 
   var config = {
     disclaimer: null,
-    safety: ["Important: this archived reply"],
+    safety: ["Important: the archived replies I show"],
     emergency: ["What you describe can be a sign of an emergency", "I am sorry you are feeling this way"],
     emergency_number: "112",
   };

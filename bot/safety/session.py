@@ -37,7 +37,14 @@ __all__ = [
 
 #: Intents of the bot's own buttons (and Rasa's restart).
 BUTTON_INTENTS = frozenset(
-    {"ask_full_reply", "ask_similar_question", "feedback_helpful", "feedback_unhelpful", "restart"}
+    {
+        "ask_full_reply",
+        "ask_similar_question",
+        "feedback_helpful",
+        "feedback_unhelpful",
+        "none_of_these",
+        "restart",
+    }
 )
 #: A record id as the bot puts it in a button: no spaces, no quotes or braces. Archive
 #: ids are codes ("sample-motor-012", "2_GARD_QA/0000242-1"), never sentences.
@@ -47,7 +54,15 @@ _BUTTON = re.compile(r"/([A-Za-z_]+)(?:\{\s*\"record_id\"\s*:\s*\"([^\"]*)\"\s*\
 #: Intents that move on from an emergency message already given: the patient taps a
 #: button, thanks, says goodbye. Anything else right after it gets it again.
 MOVING_ON = frozenset(
-    {"ask_full_reply", "ask_similar_question", "thanks", "goodbye", "greet", "bot_challenge"}
+    {
+        "ask_full_reply",
+        "ask_similar_question",
+        "none_of_these",
+        "thanks",
+        "goodbye",
+        "greet",
+        "bot_challenge",
+    }
 )
 
 #: Words of messages that say nothing about the patient: acknowledgements, greetings,

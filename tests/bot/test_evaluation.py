@@ -202,3 +202,51 @@ def test_the_suite_holds_each_archive_with_dev_and_held_queries() -> None:
     sample = sets["sample archive, paraphrases"]
     assert len(sample.records) == 165
     assert {q.split for q in sample.queries} == {"dev", "held"}
+
+
+# --- what patients meet: three kinds of reply, and the offer floors fitted ----------------
+
+RIGHT_ANSWERED = ((0.9, 0.5, True), (0.2, 0.3, False))
+WRONG_ANSWERED = ((0.8, 0.5, False), (0.3, 0.4, True))
+OFFERED_RIGHT = ((0.3, 0.3, False), (0.2, 0.3, True))
+OFFERED_WITHOUT = ((0.3, 0.3, False),)
+NOTHING_CLOSE = ((0.01, 0.3, True),)
+
+
+def test_outcomes_count_what_patients_meet() -> None:
+    from bot.evaluation import outcomes
+
+    result = outcomes(
+        [RIGHT_ANSWERED, WRONG_ANSWERED, OFFERED_RIGHT, OFFERED_WITHOUT, NOTHING_CLOSE],
+        cutoff=0.7,
+        offer=(0.05, 0.24),
+        offtopic=[((0.8, 0.5, False),), ((0.1, 0.3, False),), ((0.1, 0.1, False),), ()],
+    )
+    assert (
+        result.confident_right,
+        result.confident_wrong,
+        result.offered_right,
+        result.offered_without,
+        result.no_match,
+    ) == (0.2, 0.2, 0.2, 0.2, 0.2)
+    # right record in the top 3: all but OFFERED_WITHOUT; reached: answered or offered
+    assert (result.top3, result.top3_reached, result.top3_no_match) == (4, 0.5, 0.25)
+    assert (result.offtopic_confident, result.offtopic_offered) == (0.25, 0.25)
+
+
+def test_fit_offer_keeps_the_no_match_target_and_offers_least_off_topic() -> None:
+    from bot.evaluation import fit_offer, leave_one_out
+
+    # the right record at probability 0.12 (score 0.3); off-topic at 0.06 / 0.35 and
+    # 0.25 / 0.21: floors (0.1, 0.22 to 0.3) reach every query and offer to no
+    # off-topic message; the highest are taken
+    queries = [((0.12, 0.3, True),)] * 10
+    offtopic = [((0.06, 0.35, False),), ((0.25, 0.21, False),)]
+    assert fit_offer([(queries, offtopic)], cutoff=0.7) == (0.1, 0.3)
+    # a second archive whose right records score lower pulls the score floor down
+    low = [((0.5, 0.21, True),)] * 10
+    assert fit_offer([(queries, offtopic), (low, offtopic)], cutoff=0.7) == (0.1, 0.2)
+    folds = leave_one_out({"a": (queries, offtopic), "b": (low, offtopic)}, cutoff=0.7)
+    # fitted without it, each archive loses its patients: the floors do not carry
+    assert (folds["b"]["fitted"], folds["b"]["met"]) == ([0.1, 0.3], False)
+    assert (folds["a"]["fitted"], folds["a"]["met"]) == ([0.3, 0.2], False)

@@ -5,7 +5,8 @@ reply is named by the domain response it came from. The thresholds are what a pa
 must be able to count on: every emergency in the triage sample recognised, nobody left
 without a reply or with the technical fallback, ordinary medical questions (K-QA) not
 taken for emergencies, lay descriptions of neurological symptoms reaching an archive
-answer, the honest no-match message, or the emergency message.
+answer, close questions to choose from, the honest no-match message, or the emergency
+message.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ MAX_FALLBACK = 0
 MAX_KQA_EMERGENCIES = 1
 #: Share of lay queries that must reach one of LAY_REACHED.
 MIN_LAY_REACHED = 0.95
-LAY_REACHED = (Outcome.ANSWER, Outcome.NO_MATCH, Outcome.EMERGENCY)
-ANSWERABLE = frozenset({Outcome.ANSWER, Outcome.NO_MATCH})
+LAY_REACHED = (Outcome.ANSWER, Outcome.OFFER, Outcome.NO_MATCH, Outcome.EMERGENCY)
+ANSWERABLE = frozenset({Outcome.ANSWER, Outcome.OFFER, Outcome.NO_MATCH})
 
 
 def triage_sample() -> list[Case]:
