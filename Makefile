@@ -23,12 +23,13 @@ $(VENV)/.installed: pyproject.toml
 	@echo "installing the project and its dependencies (Rasa takes about 3 minutes) ..."
 	$(PY) -m pip install --progress-bar on --upgrade pip wheel setuptools
 	$(PY) -m pip install --progress-bar on -e '.[dev]'
-	$(PY) -m bot.embedding fetch-tokenizer
+	$(PY) -m bot.embedding fetch-models
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install everything (first use only)
 
 index: install ## Build the archive index from NEUROBOT_ARCHIVE when it changed
+	$(PY) -m bot.embedding fetch-models
 	$(BIN)/bot archive build --if-changed
 
 $(MODEL): $(TRAINING_DATA) | $(VENV)/.installed

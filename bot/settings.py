@@ -22,6 +22,7 @@ DEFAULTS: dict[str, str] = {
     "ACTIONS_PORT": "5055",
     "ACTIONS_URL": "",
     "DENSE": "on",
+    "ENCODER": "minilm",
     "MAX_SIMILAR": "3",
     "EXCERPT_CHARS": "420",
     "EMERGENCY_NUMBER": "112",
@@ -54,6 +55,8 @@ DEFAULTS: dict[str, str] = {
 MIN_SECRET_CHARS = 24
 #: ... and use at least this many different characters ("aaaa..." is refused).
 MIN_SECRET_SYMBOLS = 10
+#: Sentence models ``NEUROBOT_ENCODER`` may name (``bot.embedding.MODELS``).
+ENCODERS = ("minilm", "mpnet")
 SECRETS = ("REST_TOKEN", "ACTIONS_TOKEN", "SESSION_SECRET", "REVIEW_TOKEN")
 RATES = ("RATE_MESSAGES", "RATE_ADDRESS", "RATE_REFUSED", "RATE_SIGN_IN")
 
@@ -72,6 +75,8 @@ class Settings:
             empty.
         dense: Re-rank search candidates with sentence embeddings (``NEUROBOT_DENSE``,
             ``on`` or ``off``); the index must be rebuilt after a change.
+        encoder: The sentence model, one of :data:`ENCODERS` (``NEUROBOT_ENCODER``;
+            ``mpnet`` needs ``python -m bot.embedding fetch-models``, then a new index).
         max_similar: How many similar questions an answer lists.
         excerpt_chars: Length of the reply excerpt in an answer.
         emergency_number: Emergency phone number told to patients.
@@ -148,6 +153,7 @@ class Settings:
     rate_refused: str = DEFAULTS["RATE_REFUSED"]
     rate_sign_in: str = DEFAULTS["RATE_SIGN_IN"]
     session_idle_minutes: float = 60.0
+    encoder: str = "minilm"
 
     @property
     def local_host(self) -> str:
@@ -230,6 +236,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     dense = raw["DENSE"].lower()
     if dense not in _SWITCH:
         raise ConfigError(f"{PREFIX}DENSE must be on or off, got {raw['DENSE']!r}")
+    encoder = raw["ENCODER"].lower()
+    if encoder not in ENCODERS:
+        raise ConfigError(
+            f"{PREFIX}ENCODER must be one of {', '.join(ENCODERS)}, got {raw['ENCODER']!r}"
+        )
     return Settings(
         db_path=_path(raw["DB"]),
         archive_paths=tuple(_path(p.strip()) for p in raw["ARCHIVE"].split(",") if p.strip()),
@@ -265,6 +276,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_refused=raw["RATE_REFUSED"],
         rate_sign_in=raw["RATE_SIGN_IN"],
         session_idle_minutes=_number(raw, "SESSION_IDLE_MINUTES", float),
+        encoder=encoder,
     )
 
 
