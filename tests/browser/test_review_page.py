@@ -46,6 +46,9 @@ def test_the_page_refuses_without_the_credential_shows_the_queue_and_marks_done(
     servers: ReviewServers, browser: WebDriver
 ) -> None:
     reply = servers.say("patient-page", QUESTION)
+    if reply[0]["text"] == response_text("utter_close_questions"):
+        # unsure, the bot offered close questions: none of them is the patient's
+        reply = servers.say("patient-page", "/none_of_these")
     assert reply[0]["text"] == response_text("utter_no_match")
     page = f"{servers.url}/webhooks/review/"
 
