@@ -26,9 +26,10 @@ import argparse
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
@@ -58,6 +59,8 @@ TRACKER_STORE_TYPE = "addons.stores.GuardedSQLTrackerStore"
 SQL_SCHEMES = ("postgresql", "sqlite")
 REDIS_SCHEMES = ("redis", "rediss")
 DAY = 86_400.0
+
+T = TypeVar("T")
 
 
 def sqlite_path(settings: Settings) -> Path:
@@ -230,33 +233,48 @@ def _error_text(exc: SQLAlchemyError) -> str:
     return text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
 
 
-def _delete(settings: Settings, stale_senders: Any) -> int:
-    """Delete every event of the senders ``stale_senders(events)`` selects; how many."""
+def _deleting(
+    settings: Settings, work: Callable[[sa.engine.Connection, sa.Table], T], nothing: T
+) -> T:
+    """Run ``work`` on the ``events`` table in one transaction, deleted pages overwritten
+    on SQLite; ``nothing`` when no conversation was ever stored (no file is created).
+
+    Raises:
+        ServiceError: The database cannot be reached or written; nothing was deleted.
+    """
     url = database_url(settings)
     sqlite = url.get_backend_name() == "sqlite"
     if sqlite and not (url.database and Path(url.database).is_file()):
-        return 0  # nothing stored yet; do not create the file here
+        return nothing
     connect_args = {} if sqlite else {"connect_timeout": CONNECT_TIMEOUT}
     engine = sa.create_engine(url, connect_args=connect_args)
-    senders: list[str] = []
     try:
         with engine.begin() as connection:
             if not sa.inspect(connection).has_table(EVENTS_TABLE):
-                return 0
+                return nothing
             events = sa.Table(EVENTS_TABLE, sa.MetaData(), autoload_with=connection)
             if sqlite:
                 connection.exec_driver_sql("PRAGMA secure_delete = ON")
-            senders = [row[0] for row in connection.execute(stale_senders(events))]
-            for start in range(0, len(senders), DELETE_BATCH):
-                batch = senders[start : start + DELETE_BATCH]
-                connection.execute(events.delete().where(events.c.sender_id.in_(batch)))
+            return work(connection, events)
     except SQLAlchemyError as exc:
         raise ServiceError(
             f"cannot prune the conversations in {shown(url)}: {_error_text(exc)}"
         ) from None
     finally:
         engine.dispose()
-    return len(senders)
+
+
+def _delete(settings: Settings, stale_senders: Any) -> int:
+    """Delete every event of the senders ``stale_senders(events)`` selects; how many."""
+
+    def work(connection: sa.engine.Connection, events: sa.Table) -> int:
+        senders = [row[0] for row in connection.execute(stale_senders(events))]
+        for start in range(0, len(senders), DELETE_BATCH):
+            batch = senders[start : start + DELETE_BATCH]
+            connection.execute(events.delete().where(events.c.sender_id.in_(batch)))
+        return len(senders)
+
+    return _deleting(settings, work, 0)
 
 
 def forget(settings: Settings, prefix: str) -> int:
@@ -316,32 +334,17 @@ def prune(settings: Settings, days: int | None = None, now: float | None = None)
     if limit <= 0:
         return Pruned(0, 0)
     cutoff = (time.time() if now is None else now) - limit * DAY
-    url = database_url(settings)
-    sqlite = url.get_backend_name() == "sqlite"
-    if sqlite and not (url.database and Path(url.database).is_file()):
-        return Pruned(0, 0)  # nothing stored yet; do not create the file here
-    connect_args = {} if sqlite else {"connect_timeout": CONNECT_TIMEOUT}
-    engine = sa.create_engine(url, connect_args=connect_args)
-    try:
-        with engine.begin() as connection:
-            if not sa.inspect(connection).has_table(EVENTS_TABLE):
-                return Pruned(0, 0)
-            events = sa.Table(EVENTS_TABLE, sa.MetaData(), autoload_with=connection)
-            if sqlite:
-                connection.exec_driver_sql("PRAGMA secure_delete = ON")
-            whole = sa.select(events.c.sender_id).group_by(events.c.sender_id)
-            whole = whole.having(sa.func.max(events.c.timestamp) < cutoff)
-            conversations = connection.execute(
-                sa.select(sa.func.count()).select_from(whole.subquery())
-            ).scalar_one()
-            deleted = connection.execute(events.delete().where(events.c.timestamp < cutoff))
-    except SQLAlchemyError as exc:
-        raise ServiceError(
-            f"cannot prune the conversations in {shown(url)}: {_error_text(exc)}"
-        ) from None
-    finally:
-        engine.dispose()
-    return Pruned(int(conversations), int(deleted.rowcount or 0))
+
+    def work(connection: sa.engine.Connection, events: sa.Table) -> Pruned:
+        whole = sa.select(events.c.sender_id).group_by(events.c.sender_id)
+        whole = whole.having(sa.func.max(events.c.timestamp) < cutoff)
+        conversations = connection.execute(
+            sa.select(sa.func.count()).select_from(whole.subquery())
+        ).scalar_one()
+        deleted = connection.execute(events.delete().where(events.c.timestamp < cutoff))
+        return Pruned(int(conversations), int(deleted.rowcount or 0))
+
+    return _deleting(settings, work, Pruned(0, 0))
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
