@@ -39,6 +39,7 @@ from bot.embedding import Encoder, encode_all, encoder_for, record_text
 from bot.index import DENSE_CANDIDATES, ArchiveIndex
 from bot.records import Record
 from bot.settings import PROJECT_ROOT, load_settings
+from bot.stats import percentile
 from bot.text import words
 
 DEFAULT_ARCHIVE = PROJECT_ROOT.parent / "shared" / "data" / "medquad" / "medquad.jsonl"
@@ -184,11 +185,6 @@ def load_base(path: Path) -> list[Record]:
     return records
 
 
-def _percentile(values: Sequence[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
-
-
 def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -278,10 +274,10 @@ def measure_vectors(index: ArchiveIndex, query_vectors: Any) -> dict[str, Any]:
     del matrix, exact
     return {
         "vector_index": "exact" if isinstance(dense, vector_module.ExactIndex) else "hnsw",
-        "vector_median_ms": round(_percentile(timings, 0.5), 2),
-        "vector_p95_ms": round(_percentile(timings, 0.95), 2),
-        "exact_median_ms": round(_percentile(exact_timings, 0.5), 2),
-        "exact_p95_ms": round(_percentile(exact_timings, 0.95), 2),
+        "vector_median_ms": round(percentile(timings, 0.5), 2),
+        "vector_p95_ms": round(percentile(timings, 0.95), 2),
+        "exact_median_ms": round(percentile(exact_timings, 0.5), 2),
+        "exact_p95_ms": round(percentile(exact_timings, 0.95), 2),
         "recall": round(hits / max(1, DENSE_CANDIDATES * len(sample)), 3),
         "cosine_gap": round(sum(gaps) / max(1, len(gaps)), 4),
     }
@@ -350,10 +346,10 @@ def measure(
         shipped_queries=len(shipped),
         build_s=round(build, 1),
         size_mb=round(size_mb, 1),
-        baseline_median_ms=round(_percentile(baseline, 0.5), 2),
-        baseline_p95_ms=round(_percentile(baseline, 0.95), 2),
-        shipped_median_ms=round(_percentile(shipped, 0.5), 2),
-        shipped_p95_ms=round(_percentile(shipped, 0.95), 2),
+        baseline_median_ms=round(percentile(baseline, 0.5), 2),
+        baseline_p95_ms=round(percentile(baseline, 0.95), 2),
+        shipped_median_ms=round(percentile(shipped, 0.5), 2),
+        shipped_p95_ms=round(percentile(shipped, 0.95), 2),
         dense=dense,
         graph_build_s=round(graph_build, 1),
         graph_mb=round(graph_mb, 1),

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import math
 import sys
 import tempfile
 import time
@@ -51,6 +50,7 @@ from bot.match import MAX_OFFERED, OFFER_PROBABILITY, OFFER_SCORE, MatchModel, s
 from bot.records import Record
 from bot.safety import assess, assess_conversation
 from bot.settings import PROJECT_ROOT
+from bot.stats import percentile
 from bot.vocabulary import Vocabulary
 
 #: The cut-offs reported.
@@ -513,12 +513,7 @@ def evaluate(
 
 
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
-    ordered = sorted(values)
-    if not ordered:
-        return {"median": 0.0, "p95": 0.0}
-    median = ordered[len(ordered) // 2]
-    p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
-    return {"median": round(median, 2), "p95": round(p95, 2)}
+    return {"median": round(percentile(values, 0.5), 2), "p95": round(percentile(values, 0.95), 2)}
 
 
 def _rqe_set(

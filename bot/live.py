@@ -47,6 +47,7 @@ from bot.http import HttpClient
 from bot.jsonl import json_objects
 from bot.secrets import rest_token
 from bot.settings import PROJECT_ROOT, load_settings
+from bot.stats import percentile
 
 DOMAIN = PROJECT_ROOT / "domain.yml"
 #: Concurrent conversations by default.
@@ -686,11 +687,6 @@ def judge(case: Case, exchanges: Sequence[Exchange], matcher: ResponseMatcher) -
     return CaseResult(case, tuple(turns), turns[-1].outcome if complete else Outcome.FAILED)
 
 
-def _percentile(values: Sequence[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered) + 0.5) - 1))]
-
-
 @dataclass(frozen=True)
 class LiveReport:
     """The results of a live run, in case order."""
@@ -745,8 +741,8 @@ class LiveReport:
         if not values:
             return {}
         return {
-            "median": _percentile(values, 0.5),
-            "p95": _percentile(values, 0.95),
+            "median": percentile(values, 0.5),
+            "p95": percentile(values, 0.95),
             "max": max(values),
         }
 

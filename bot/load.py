@@ -41,7 +41,6 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import queue
 import random
@@ -67,6 +66,7 @@ from bot.errors import BotError, ServiceError
 from bot.live import ResponseMatcher
 from bot.secrets import rest_token
 from bot.settings import PROJECT_ROOT, load_settings
+from bot.stats import percentile
 
 FOLLOW_UP = "can you show me the full reply?"
 THANKS = "thank you, that helps"
@@ -112,14 +112,6 @@ class Reply:
     outcome: str
     responses: tuple[str | None, ...] = ()
     forgotten: bool = False
-
-
-def percentile(values: Sequence[float], share: float) -> float:
-    """The nearest-rank percentile (0 for no values)."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(share * len(ordered)) - 1))]
 
 
 @dataclass

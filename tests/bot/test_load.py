@@ -15,7 +15,6 @@ from bot.load import (
     Reply,
     Stats,
     log_lines,
-    percentile,
     table,
     via_proxy,
 )
@@ -23,16 +22,6 @@ from tests.channels.harness import SAFETY, response_text
 
 TECHNICAL = response_text("utter_technical_problem")
 NOTHING = response_text("utter_nothing_shown_yet")
-
-
-def test_percentile_is_nearest_rank() -> None:
-    values = [float(v) for v in range(1, 101)]
-    assert (percentile(values, 0.5), percentile(values, 0.95), percentile([], 0.5)) == (
-        50.0,
-        95.0,
-        0.0,
-    )
-    assert percentile([3.0], 0.95) == 3.0
 
 
 def test_replies_are_judged_by_their_responses() -> None:
