@@ -19,6 +19,8 @@ from tests.channels.harness import ALS, SAFETY, Servers, wait_for
 
 pytestmark = pytest.mark.browser
 
+#: A description the sample archive holds no sure match for (close questions offered).
+UNSURE = "I get pins and needles in my fingers at night"
 MOBILE = (375, 812)
 DESKTOP = (1280, 900)
 
@@ -164,6 +166,40 @@ def test_conversation_card_full_reply_and_reload(servers: Servers, browser: WebD
     assert third.find_element(By.CSS_SELECTOR, ".card-kind").text == (
         "Another similar question in the archive"
     )
+
+
+def test_unsure_the_bot_offers_close_questions_and_a_choice_shows_its_card(
+    servers: Servers, browser: WebDriver
+) -> None:
+    browser.get(f"{servers.url}/webhooks/widget/")
+    connected(browser)
+    box = browser.find_element(By.ID, "message")
+    box.send_keys(UNSURE)
+    box.send_keys(Keys.ENTER)
+    offer = wait_for(
+        lambda: [
+            b
+            for b in browser.find_elements(By.CSS_SELECTOR, ".from-bot")
+            if b.text.startswith("I am not sure which archived question")
+        ],
+        60,
+        "the close questions",
+    )[0]
+    buttons = offer.find_elements(By.CSS_SELECTOR, ".options button")
+    assert buttons[-1].text == "None of these"
+    assert 2 <= len(buttons) <= 4
+    assert not browser.find_elements(By.CSS_SELECTOR, ".card")  # nothing posed as the answer
+    assert SAFETY in " ".join(visible(browser, ".safety")[0].text.split())
+    screenshot(browser, "widget-close-questions.png")
+
+    chosen_title = buttons[0].text
+    buttons[0].click()
+    card = visible(browser, ".card")[0]
+    assert (
+        card.find_element(By.CSS_SELECTOR, ".card-kind").text == "The archived question you chose"
+    )
+    assert card.find_element(By.CSS_SELECTOR, ".card-title").text == f"“{chosen_title}”"
+    assert card.find_element(By.CSS_SELECTOR, ".attribution").text.startswith("Answered by: ")
 
 
 def test_an_emergency_is_shown_as_an_alert(servers: Servers, browser: WebDriver) -> None:
