@@ -178,7 +178,12 @@ def guard(
             # What the turn would still compute answers an empty conversation: stop it.
             # The latest message alone still decides an emergency (no store needed).
             task.cancel()
-            urgent = await asyncio.to_thread(replies.urgent, [message.text])
+            forced = (message.metadata or {}).get(URGENT_KEY)
+            urgent = (
+                replies.for_level(Level(forced))
+                if forced is not None
+                else await asyncio.to_thread(replies.urgent, [message.text])
+            )
             chosen = urgent or list(replies.problem)
             logger.error("the conversation could not be read; sending the fallback reply")
         else:
