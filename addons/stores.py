@@ -25,7 +25,7 @@ message and puts it in :data:`TURN`; the processing task copies the context when
 created, so the store, deep inside Rasa, records into the guard's object. When the read
 failed the guard stops the turn, drops whatever it would still send, and answers itself:
 the emergency or crisis message when the latest message alone shows signs
-(``bot.routing.safety_decision``, which needs no store), else the technical-problem reply
+(``bot.safety.session.safety_decision``, which needs no store), else the technical-problem reply
 and the safety advice. A context variable rather than an exception: every exception the
 store raises is swallowed by FailSafe, and an exception that is not an ``Exception``
 would escape every ``except`` of Rasa and of the web server alike.
