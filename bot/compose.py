@@ -62,16 +62,21 @@ def reply_kind(
 ) -> tuple[str, tuple[int, ...]]:
     """The decision on ranked candidates: the kind of reply, and which places it shows.
 
-    The best hit is the answer when its probability reaches ``cutoff``; otherwise the
-    top ``max_offered`` hits whose probability reaches ``offer_probability`` and whose
-    score reaches ``offer_score`` are offered; otherwise there is no close match. The
-    evaluation applies the same function to labelled candidates, so what it measures is
-    what patients meet.
+    The best hit is the answer when its probability reaches ``cutoff``. Otherwise the
+    bot offers close questions when one of the top ``max_offered`` hits is plausible
+    (its probability reaches ``offer_probability`` and its score ``offer_score``); the
+    list then holds every one of those top hits whose score reaches ``offer_score``,
+    whatever its probability. The probability is that the archived question asks *the
+    same* as the patient's; once the bot asks the patient to choose, a related question
+    they can recognise by its title is worth its place (under "I get pins and needles in
+    my fingers at night", the carpal tunnel question scores 0.53 at probability 0.02,
+    beside a 0.12 top hit). Otherwise there is no close match. The evaluation applies
+    the same function to labelled candidates, so what it measures is what patients meet.
 
     Args:
         candidates: Per hit, best first, its probability and its score.
         cutoff: The answer cut-off (from ``NEUROBOT_MAX_WRONG``).
-        offer_probability: Least probability of an offered hit.
+        offer_probability: Least probability of the hit that makes an offer.
         offer_score: Least score of an offered hit.
         max_offered: Most hits offered.
 
@@ -80,12 +85,10 @@ def reply_kind(
     """
     if candidates and candidates[0][0] >= cutoff:
         return ANSWER, (0,)
-    places = tuple(
-        i
-        for i, (probability, score) in enumerate(candidates[:max_offered])
-        if probability >= offer_probability and score >= offer_score
-    )
-    return (OFFER, places) if places else (NONE, ())
+    top = candidates[:max_offered]
+    if not any(p >= offer_probability and s >= offer_score for p, s in top):
+        return NONE, ()
+    return OFFER, tuple(i for i, (_, s) in enumerate(top) if s >= offer_score)
 
 
 def decide_reply(hits: Sequence[Hit], max_similar: int, max_wrong: float | None = None) -> Reply:

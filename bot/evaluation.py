@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import re
 import sys
 import tempfile
 import time
@@ -288,6 +289,10 @@ MAX_CONFIDENT_WRONG = 0.03
 #: ... and of the queries whose right record is in the top 3, at most this share told
 #: "no close match".
 MAX_TOP3_NO_MATCH = 0.10
+#: Off-topic messages answered confidently at most this share ...
+MAX_OFFTOPIC_CONFIDENT = 0.03
+#: ... and offered close questions at most this share.
+MAX_OFFTOPIC_OFFERED = 0.10
 #: Offer floors tried when the decision is fitted: probabilities and scores.
 OFFER_PROBABILITIES = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 OFFER_SCORES = (0.0, 0.2, 0.22, 0.24, 0.26, 0.28, 0.3, 0.32)
@@ -311,6 +316,9 @@ class Outcomes:
         top3_no_match: Of those, the share told there is no close match.
         offtopic_confident: Off-topic messages answered confidently (None without them).
         offtopic_offered: Off-topic messages offered close questions.
+        offtopic_dev_confident: The same for the development off-topic messages (K-QA,
+            :func:`kqa_offtopic`), which the offer floors are fitted on.
+        offtopic_dev_offered: See ``offtopic_dev_confident``.
     """
 
     cutoff: float
@@ -326,6 +334,19 @@ class Outcomes:
     top3_no_match: float | None
     offtopic_confident: float | None = None
     offtopic_offered: float | None = None
+    offtopic_dev_confident: float | None = None
+    offtopic_dev_offered: float | None = None
+
+
+def _offtopic_shares(
+    offtopic: Sequence[Candidates] | None, cutoff: float, offer: tuple[float, float]
+) -> tuple[float | None, float | None]:
+    """Shares of off-topic messages answered confidently and offered close questions."""
+    if offtopic is None:
+        return None, None
+    kinds = [reply_kind([(p, s) for p, s, _ in q], cutoff, *offer)[0] for q in offtopic]
+    total = max(len(kinds), 1)
+    return round(kinds.count(ANSWER) / total, 4), round(kinds.count(OFFER) / total, 4)
 
 
 def outcomes(
@@ -333,6 +354,7 @@ def outcomes(
     cutoff: float,
     offer: tuple[float, float] = (OFFER_PROBABILITY, OFFER_SCORE),
     offtopic: Sequence[Candidates] | None = None,
+    offtopic_dev: Sequence[Candidates] | None = None,
 ) -> Outcomes:
     """Apply :func:`bot.compose.reply_kind` to each query's candidates and count.
 
@@ -340,7 +362,8 @@ def outcomes(
         candidates: Per query, its top hits.
         cutoff: The answer cut-off.
         offer: The offer floors: probability and score.
-        offtopic: Per off-topic message, its top hits (relevant never).
+        offtopic: Per held off-topic message, its top hits (relevant never).
+        offtopic_dev: The same for the development off-topic messages.
     """
     counts = {"right": 0, "wrong": 0, "offer_right": 0, "offer_without": 0, "none": 0}
     top3 = reached = top3_none = 0
@@ -358,11 +381,8 @@ def outcomes(
             reached += right
             top3_none += kind == NONE
     total = max(len(candidates), 1)
-    off_confident = off_offered = None
-    if offtopic is not None:
-        kinds = [reply_kind([(p, s) for p, s, _ in q], cutoff, *offer)[0] for q in offtopic]
-        off_confident = round(kinds.count(ANSWER) / max(len(kinds), 1), 4)
-        off_offered = round(kinds.count(OFFER) / max(len(kinds), 1), 4)
+    off_confident, off_offered = _offtopic_shares(offtopic, cutoff, offer)
+    dev_confident, dev_offered = _offtopic_shares(offtopic_dev, cutoff, offer)
     return Outcomes(
         cutoff=cutoff,
         offer_probability=offer[0],
@@ -377,14 +397,25 @@ def outcomes(
         top3_no_match=round(top3_none / top3, 4) if top3 else None,
         offtopic_confident=off_confident,
         offtopic_offered=off_offered,
+        offtopic_dev_confident=dev_confident,
+        offtopic_dev_offered=dev_offered,
     )
 
 
 def meets_targets(result: Outcomes) -> bool:
     """Whether one archive's outcomes meet the targets of :data:`MAX_CONFIDENT_WRONG`
-    and :data:`MAX_TOP3_NO_MATCH`."""
+    and :data:`MAX_TOP3_NO_MATCH`, and, where off-topic messages were measured (held
+    and development alike), :data:`MAX_OFFTOPIC_CONFIDENT` and
+    :data:`MAX_OFFTOPIC_OFFERED`."""
     no_match = result.top3_no_match or 0.0
-    return result.confident_wrong <= MAX_CONFIDENT_WRONG and no_match <= MAX_TOP3_NO_MATCH
+    met = result.confident_wrong <= MAX_CONFIDENT_WRONG and no_match <= MAX_TOP3_NO_MATCH
+    for confident, offered in (
+        (result.offtopic_confident, result.offtopic_offered),
+        (result.offtopic_dev_confident, result.offtopic_dev_offered),
+    ):
+        if confident is not None and offered is not None:
+            met = met and confident <= MAX_OFFTOPIC_CONFIDENT and offered <= MAX_OFFTOPIC_OFFERED
+    return met
 
 
 def fit_offer(
@@ -415,17 +446,21 @@ def fit_offer(
     return -best[2], -best[3]
 
 
-def leave_one_out(
-    archives: dict[str, tuple[Sequence[Candidates], Sequence[Candidates] | None]],
-    cutoff: float,
-) -> dict[str, dict[str, Any]]:
-    """For each development archive: the offer floors fitted without it, and what its
-    patients meet at those floors (the answer cut-off is the shipped one)."""
+#: One development archive's candidates for the offer fit: its queries', the development
+#: off-topic messages' (fitted on) and the held ones' (measured); None where the archive
+#: has no off-topic messages (it is not about neurology alone).
+Development = tuple[Sequence[Candidates], Sequence[Candidates] | None, Sequence[Candidates] | None]
+
+
+def leave_one_out(archives: dict[str, Development], cutoff: float) -> dict[str, dict[str, Any]]:
+    """For each development archive: the offer floors fitted without it (on the others'
+    queries and development off-topic messages), and what its patients and both sets of
+    off-topic messages meet at those floors (the answer cut-off is the shipped one)."""
     folds: dict[str, dict[str, Any]] = {}
-    for name, (queries, offtopic) in archives.items():
-        others = [value for other, value in archives.items() if other != name]
+    for name, (queries, dev_off, held_off) in archives.items():
+        others = [(q, d) for other, (q, d, _) in archives.items() if other != name]
         offer = fit_offer(others, cutoff)
-        result = outcomes(queries, cutoff, offer, offtopic)
+        result = outcomes(queries, cutoff, offer, held_off, dev_off)
         folds[name] = {
             "fitted": list(offer),
             "outcomes": asdict(result),
@@ -440,6 +475,7 @@ def evaluate(
     *,
     max_wrong: float = 0.05,
     offtopic: Sequence[str] | None = None,
+    offtopic_dev: Sequence[str] | None = None,
     k: int = 10,
     model: MatchModel | None = None,
 ) -> dict[str, Any]:
@@ -449,7 +485,9 @@ def evaluate(
         index: The archive's index (filled with ``baseline=True``).
         queries: The labelled queries.
         max_wrong: The default target share of wrong answers.
-        offtopic: Messages the archive does not cover.
+        offtopic: Messages the archive does not cover (held: measured only).
+        offtopic_dev: Development messages the archive does not cover (the offer
+            floors are fitted on them).
         k: Hits looked at per query.
         model: The match model (the shipped one by default).
 
@@ -468,14 +506,9 @@ def evaluate(
         if index.dense_ready()
         else None
     )
-    off: list[float | None] | None = None
-    off_candidates: list[Candidates] | None = None
-    if offtopic is not None:
-        off, off_candidates = [], []
-        for text in offtopic:
-            hits = index.search(text, k=MAX_OFFERED)
-            off.append(hits[0].probability if hits else None)
-            off_candidates.append(tuple((h.probability, h.score, False) for h in hits))
+    off_candidates = _offtopic_candidates(index, offtopic)
+    dev_candidates = _offtopic_candidates(index, offtopic_dev)
+    off = [q[0][0] if q else None for q in off_candidates] if off_candidates is not None else None
     cutoff = model.cutoff(max_wrong)
     targets = sorted({*TARGETS, max_wrong})
     splits = sorted({q.split for q in queries if q.split})
@@ -496,20 +529,55 @@ def evaluate(
             "hit1_ratio": round(ours.hit1 / base.hit1, 3) if base.hit1 else None,
             "decisions": [asdict(decisions(tops, t, model, off)) for t in targets],
             "outcomes": asdict(
-                outcomes([shipped.candidates[i] for i in chosen], cutoff, offtopic=off_candidates)
+                outcomes(
+                    [shipped.candidates[i] for i in chosen],
+                    cutoff,
+                    offtopic=off_candidates,
+                    offtopic_dev=dev_candidates,
+                )
             ),
+            "top_auc": top_auc([t for t in tops if t is not None]),
         }
         if words_only is not None:
             words = metrics([words_only.ranks[i] for i in chosen])
             report["splits"][split]["words_only"] = asdict(words)
     development = [i for i, q in enumerate(queries) if q.split in (None, "dev")]
     # for the leave-one-archive-out check of evaluate_suite (not printed)
-    report["_candidates"] = ([shipped.candidates[i] for i in development], off_candidates)
+    report["_candidates"] = (
+        [shipped.candidates[i] for i in development],
+        dev_candidates,
+        off_candidates,
+    )
     report["latency_ms"] = {
         "shipped": _percentiles(shipped.latencies_ms),
         "baseline": _percentiles(baseline.latencies_ms),
     }
     return report
+
+
+def _offtopic_candidates(
+    index: ArchiveIndex, texts: Sequence[str] | None
+) -> list[Candidates] | None:
+    """Each off-topic message's top hits, as :data:`Candidates` (never relevant)."""
+    if texts is None:
+        return None
+    found = []
+    for text in texts:
+        hits = index.search(text, k=MAX_OFFERED)
+        found.append(tuple((h.probability, h.score, False) for h in hits))
+    return found
+
+
+def top_auc(tops: Sequence[tuple[float, bool]]) -> float | None:
+    """How well the best hit's probability tells right top hits from wrong ones: the
+    area under the ROC curve (the chance that a random right top hit scores above a
+    random wrong one, ties half), or None when either kind is missing."""
+    right = [p for p, ok in tops if ok]
+    wrong = [p for p, ok in tops if not ok]
+    if not right or not wrong:
+        return None
+    above = sum((r > w) + 0.5 * (r == w) for r in right for w in wrong)
+    return round(above / (len(right) * len(wrong)), 4)
 
 
 def _percentiles(values: Sequence[float]) -> dict[str, float]:
@@ -548,11 +616,54 @@ def load_rqe(path: Path) -> tuple[list[Record], list[Query]]:
 
 @dataclass(frozen=True)
 class EvalSet:
-    """One archive of the suite with its labelled queries."""
+    """One archive of the suite with its labelled queries.
+
+    ``neurology`` says whether the archive is about neurology alone: only then are
+    questions of other specialties off-topic for it (the RQE archives cover all of
+    consumer health, where "my knee is swollen" may well have its answer).
+    """
 
     name: str
     records: list[Record]
     queries: list[Query]
+    neurology: bool = True
+
+
+#: K-QA diagnoses (ICD-10 names) of the nervous system and its neighbours: a K-QA
+#: question with one of these, or none, is not taken as off-topic.
+_NEURO_DIAGNOSIS = re.compile(
+    r"headache|migraine|sciatica|radiculopath|vertigo|neuropath|neuralgia|seizure|epilep"
+    r"|zoster|tinnitus|spasm|nerve|palsy|dementia|stroke|concussion|syncope|dizz"
+    r"|paresthesia|numb|insomnia|sleep|tremor|restless",
+    re.IGNORECASE,
+)
+#: Words that make a K-QA question neurological whatever its diagnosis.
+_NEURO_WORDS = re.compile(
+    r"neur|vestibul|pass out|faint|dizz|numb|tingl|headache|migraine|seiz|memory|stiff",
+    re.IGNORECASE,
+)
+
+
+def kqa_offtopic(path: Path) -> list[str]:
+    """Real patient questions of other specialties, from K-QA (``kqa/questions_w_answers.jsonl``).
+
+    K-QA's questions come from a telehealth service, each with the physicians'
+    diagnosis (an ICD-10 name) where they gave one. Kept: questions whose diagnosis is
+    outside the nervous system and whose words are not neurological either (87 of
+    201). They are the *development* off-topic messages: the offer floors and the match
+    model are fitted on them, and the team's own off-topic file (``--offtopic``) stays
+    held for measuring.
+    """
+    kept = []
+    with path.open(encoding="utf-8") as handle:
+        rows = [row for _, row in json_objects(handle, path)]
+    for row in rows:
+        question = str(row.get("Question") or "").strip()
+        diagnosis = str(row.get("ICD_10_diag") or "")
+        neurological = _NEURO_DIAGNOSIS.search(diagnosis) or _NEURO_WORDS.search(question)
+        if question and diagnosis and not neurological:
+            kept.append(question)
+    return kept
 
 
 def suite_sets(data: Path, root: Path = PROJECT_ROOT) -> list[EvalSet]:
@@ -584,13 +695,18 @@ def suite_sets(data: Path, root: Path = PROJECT_ROOT) -> list[EvalSet]:
             read_archive([neuro]),
             load_queries(root / "tests" / "eval" / "neuro_lay_queries.jsonl", neuro),
         ),
-        EvalSet("RQE training pairs, question-shaped", train_records, train_queries),
+        EvalSet(
+            "RQE training pairs, question-shaped",
+            train_records,
+            train_queries,
+            neurology=False,
+        ),
         EvalSet(
             "sample archive, paraphrases",
             read_archive([root / "data" / "archive"]),
             load_queries(root / "tests" / "eval" / "sample_paraphrases.jsonl", None),
         ),
-        EvalSet("RQE test pairs (held)", test_records, test_queries),
+        EvalSet("RQE test pairs (held)", test_records, test_queries, neurology=False),
     ]
 
 
@@ -682,13 +798,22 @@ def evaluate_suite(
 ) -> list[dict[str, Any]]:
     """Evaluate every archive of :func:`suite_sets` in one run."""
     offtopic = read_offtopic(offtopic_path) if offtopic_path else None
+    offtopic_dev = kqa_offtopic(data / KQA_FILE)
     reports = []
     for spec in suite_sets(data):
         print(f"evaluating {spec.name} ...", file=sys.stderr, flush=True)
         with open_set_index(spec, encoder, cache) as index:
-            report = evaluate(index, spec.queries, max_wrong=max_wrong, offtopic=offtopic, k=k)
+            report = evaluate(
+                index,
+                spec.queries,
+                max_wrong=max_wrong,
+                offtopic=offtopic if spec.neurology else None,
+                offtopic_dev=offtopic_dev if spec.neurology else None,
+                k=k,
+            )
         report["archive"] = spec.name
         report["records"] = len(spec.records)
+        report["neurology"] = spec.neurology
         reports.append(report)
     development = {
         r["archive"]: r.pop("_candidates") for r in reports if r["archive"] != HELD_ARCHIVE
@@ -696,7 +821,7 @@ def evaluate_suite(
     for report in reports:
         report.pop("_candidates", None)
     cutoff = shipped_model().cutoff(max_wrong)
-    fitted = fit_offer(list(development.values()), cutoff)
+    fitted = fit_offer([(q, d) for q, d, _ in development.values()], cutoff)
     reports.append(
         {
             "archive": LEAVE_ONE_OUT,
@@ -709,6 +834,8 @@ def evaluate_suite(
     return reports
 
 
+#: K-QA's questions in the shared data folder (:func:`kqa_offtopic`).
+KQA_FILE = Path("kqa") / "questions_w_answers.jsonl"
 #: Name of the suite's held archive (never used to fit anything).
 HELD_ARCHIVE = "RQE test pairs (held)"
 #: Name of the suite's leave-one-archive-out report.
@@ -746,6 +873,10 @@ def format_report(report: dict[str, Any]) -> str:
             lines.append(_decision_line(row, mark))
         lines.append(_outcome_header())
         lines.append(_outcome_line("shipped", part["outcomes"]))
+        lines.append(
+            "  AUC of the best hit's probability, right vs wrong top hits: "
+            f"{_share(part.get('top_auc'))}"
+        )
     latency = report["latency_ms"]
     lines.append("")
     lines.append(
@@ -759,7 +890,8 @@ def format_report(report: dict[str, Any]) -> str:
 def _outcome_header() -> str:
     return (
         "  what patients meet:  confident right / wrong  offered with / without  no match"
-        "  | top-3 right: reached / no match  | off-topic confident / offered"
+        "  | top-3 right: reached / no match  | off-topic held: confident / offered"
+        "  | dev (K-QA): confident / offered"
     )
 
 
@@ -769,7 +901,8 @@ def _outcome_line(name: str, row: dict[str, Any]) -> str:
         f"  {row['offered_right']:9.3f} / {row['offered_without']:7.3f}  {row['no_match']:8.3f}"
         f"  | ({row['top3']:4d}) {_share(row['top3_reached']):>6} / "
         f"{_share(row['top3_no_match']):>5}  | {_share(row['offtopic_confident']):>5} / "
-        f"{_share(row['offtopic_offered']):>5}"
+        f"{_share(row['offtopic_offered']):>5}  | {_share(row.get('offtopic_dev_confident')):>5}"
+        f" / {_share(row.get('offtopic_dev_offered')):>5}"
     )
 
 
@@ -780,7 +913,8 @@ def _format_folds(report: dict[str, Any]) -> str:
         f"development archive {report['fitted_on_all']}",
         "  each archive at the offer floors fitted without it "
         f"(targets: confident wrong <= {MAX_CONFIDENT_WRONG}, "
-        f"no match <= {MAX_TOP3_NO_MATCH} of top-3 right)",
+        f"no match <= {MAX_TOP3_NO_MATCH} of top-3 right; off-topic confident <= "
+        f"{MAX_OFFTOPIC_CONFIDENT}, offered <= {MAX_OFFTOPIC_OFFERED})",
         _outcome_header(),
     ]
     for name, fold in report["folds"].items():

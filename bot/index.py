@@ -43,6 +43,8 @@ from bot.search import (
     coverage,
     fts_query,
     keep_rarest,
+    trait_conflicts,
+    traits,
 )
 from bot.text import content_stems, words
 from bot.vectors import new_vectors_id
@@ -539,6 +541,7 @@ class ArchiveIndex:
         concepts = analyze(text, self.vocabulary, boost_terms)
         if not concepts:
             return None
+        stated = traits(content_stems(text))
         total = self._total()
         stems = {s for c in concepts for s in c.stems}
         doc_freq = self._doc_freq(stems)
@@ -602,6 +605,7 @@ class ArchiveIndex:
                 fts_rank=fts_rank.get(rowid),
                 dense_rank=dense_rank.get(rowid),
                 length=len(set(question_words)),
+                conflicts=trait_conflicts(stated, traits(question_words)) if stated else 0,
             )
             found.append(Candidate(rowid, score, matched, signals))
         place = {rowid: position for position, rowid in enumerate(rowids)}

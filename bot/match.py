@@ -63,14 +63,16 @@ SIMILAR_PROBABILITY = 0.02
 #: the RQE test archive drop from 3 of 36 to none.
 MIN_COVERAGE = 0.25
 MIN_COSINE = 0.30
-#: When the best hit is not shown as the answer, the bot offers the patient up to
-#: :data:`MAX_OFFERED` of the top hits whose probability reaches this and whose score
-#: (coverage of the patient's concepts mixed with the sentence cosine) reaches
-#: :data:`OFFER_SCORE`, to choose from ("close questions"); when none does, it says
-#: there is no close match. Chosen by ``bot eval retrieval`` on the development archives
-#: (:func:`bot.evaluation.fit_offer`): among the settings at which, on every archive, at
-#: most 10% of the queries whose right record is in the top 3 end in "no close match",
-#: the one that offers least to off-topic messages.
+#: When the best hit is not shown as the answer, the bot offers the patient close
+#: questions to choose from if one of the top :data:`MAX_OFFERED` hits has a probability
+#: that reaches this and a score (coverage of the patient's concepts mixed with the
+#: sentence cosine) that reaches :data:`OFFER_SCORE`; it then lists every one of those
+#: top hits whose score reaches :data:`OFFER_SCORE` (:func:`bot.compose.reply_kind`).
+#: When none does, it says there is no close match. Chosen by ``bot eval retrieval`` on
+#: the development archives (:func:`bot.evaluation.fit_offer`): among the settings at
+#: which, on every archive, at most 10% of the queries whose right record is in the top
+#: 3 end in "no close match", the one that offers least to the development off-topic
+#: messages (K-QA's questions of other specialties).
 OFFER_PROBABILITY = 0.05
 #: See :data:`OFFER_PROBABILITY`: the probability alone offers close questions to most
 #: questions about other specialties (64% of the off-topic messages on MedQuAD
@@ -94,6 +96,8 @@ class Signals:
         fts_rank: 1-based rank among FTS5's candidates, or None.
         dense_rank: 1-based rank among the nearest vectors, or None.
         length: Content words of the record's title and question.
+        conflicts: Traits both questions state differently (the side of the body, a
+            child or an older person, how it began: :func:`bot.search.trait_conflicts`).
     """
 
     coverage: float
@@ -103,6 +107,7 @@ class Signals:
     fts_rank: int | None
     dense_rank: int | None
     length: int
+    conflicts: int = 0
 
 
 @dataclass(frozen=True)
@@ -143,6 +148,7 @@ RANKER_FEATURES = (
     "cosine_x_reply",
     "coverage_x_reply",
     "bm25_x_reply",
+    "conflicts",
 )
 
 DECISION_FEATURES = (
@@ -161,6 +167,7 @@ DECISION_FEATURES = (
     "cosine_x_reply",
     "margin_x_reply",
     "ranker_x_archive",
+    "conflicts",
 )
 
 
@@ -206,6 +213,7 @@ def ranker_features(signals: Sequence[Signals], context: Context) -> Any:
                 s.cosine * log_reply,
                 s.coverage * log_reply,
                 s.bm25 * log_reply,
+                float(s.conflicts),
             )
         )
     return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(RANKER_FEATURES))
@@ -248,6 +256,7 @@ def decision_features(ranked: Sequence[Signals], scores: Sequence[float], contex
                 s.cosine * log_reply,
                 (score - following) * log_reply,
                 score * log_archive,
+                float(s.conflicts),
             )
         )
     return np.asarray(rows, dtype=np.float64).reshape(count, len(DECISION_FEATURES))

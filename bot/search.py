@@ -201,3 +201,61 @@ def candidate_concepts(
         chosen.append(concept)
         spent += cost(concept)
     return chosen
+
+
+#: Traits a question may state that change which reply is right for it, each with its
+#: values and the stems that state them: the side of the body, whose question it is (a
+#: child's or an older person's), and how it began. "Left arm weak since this morning"
+#: and "right arm weak since birth" share their words but not their answer.
+TRAITS: dict[str, dict[str, frozenset[str]]] = {
+    "side": {"left": frozenset({"left"}), "right": frozenset({"right"})},
+    "age": {
+        "child": frozenset(
+            {
+                "child",
+                "children",
+                "kid",
+                "son",
+                "daughter",
+                "babi",
+                "toddler",
+                "infant",
+                "newborn",
+                "teen",
+                "teenag",
+                "boy",
+                "girl",
+                "pediatr",
+                "paediatr",
+            }
+        ),
+        "older": frozenset(
+            {"elder", "grandfath", "grandmoth", "grandma", "grandpa", "retir", "senior"}
+        ),
+    },
+    "onset": {
+        "sudden": frozenset({"sudden", "abrupt", "instant", "overnight"}),
+        "lifelong": frozenset({"birth", "born", "congenit", "inherit", "hereditari"}),
+        "gradual": frozenset({"gradual", "slowli", "progress"}),
+    },
+}
+
+
+def traits(stems: Iterable[str]) -> dict[str, frozenset[str]]:
+    """The values of :data:`TRAITS` that a text's stems state, per trait (traits it does
+    not state are left out)."""
+    present = set(stems)
+    found = {}
+    for trait, values in TRAITS.items():
+        stated = frozenset(value for value, marks in values.items() if marks & present)
+        if stated:
+            found[trait] = stated
+    return found
+
+
+def trait_conflicts(query: dict[str, frozenset[str]], record: dict[str, frozenset[str]]) -> int:
+    """How many traits both texts state with no value in common (the patient's left
+    side against the record's right side, a child against a grandfather, ...)."""
+    return sum(
+        1 for trait, values in query.items() if trait in record and not values & record[trait]
+    )

@@ -63,16 +63,19 @@ def test_unsure_the_bot_offers_close_questions_and_none_of_these(
     action = ActionAnswerFromArchive(Services(settings, FakeIndex(UNSURE)))  # type: ignore[arg-type]
     messages, events = run(action, make_tracker("my fingers tingle at night"))
     assert [m["response"] for m in messages] == ["utter_close_questions", "utter_safety_advice"]
+    # the headache question (probability 0.01) is listed on its score (0.8), once the
+    # tingling one has made the offer
     assert messages[0]["buttons"] == [
         {"title": TINGLE.title, "payload": payload(TINGLE)},
         {"title": TWITCH.title, "payload": payload(TWITCH)},
+        {"title": HEADACHE.title, "payload": payload(HEADACHE)},
         {"title": "None of these", "payload": "/none_of_these"},
     ]
     assert events == [
-        SlotSet("archive_hits", ["t2", "t1"]),
+        SlotSet("archive_hits", ["t2", "t1", "t3"]),
         SlotSet("shown_records", []),
         SlotSet("current_record", None),
-        SlotSet("offered_records", ["t2", "t1"]),
+        SlotSet("offered_records", ["t2", "t1", "t3"]),
     ]
 
 

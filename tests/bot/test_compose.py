@@ -13,9 +13,14 @@ from tests.conftest import HEADACHE, TINGLE, TWITCH
     ("candidates", "expected"),
     [
         ([(0.9, 0.5), (0.4, 0.4)], (ANSWER, (0,))),
-        ([(0.69, 0.5), (0.4, 0.4), (0.01, 0.5), (0.3, 0.5)], (OFFER, (0, 1))),
-        # each offered place needs both floors; the fourth is never offered
-        ([(0.3, 0.1), (0.04, 0.5), (0.06, 0.24)], (OFFER, (2,))),
+        ([(0.69, 0.5), (0.4, 0.4), (0.01, 0.2), (0.3, 0.5)], (OFFER, (0, 1))),
+        # the third makes the offer; the second is listed beside it on its score, the
+        # first is not (its score is under the floor); the fourth is never offered
+        ([(0.3, 0.1), (0.04, 0.5), (0.06, 0.24), (0.5, 0.5)], (OFFER, (1, 2))),
+        # "pins and needles at night": 0.12 makes the offer, carpal tunnel (0.02) and a
+        # third hit are listed on their scores
+        ([(0.12, 0.6), (0.02, 0.53), (0.007, 0.51)], (OFFER, (0, 1, 2))),
+        # no hit is plausible enough to make an offer: the listing floor alone is not
         ([(0.3, 0.1), (0.04, 0.5)], (NONE, ())),
         ([], (NONE, ())),
     ],

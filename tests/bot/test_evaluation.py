@@ -246,7 +246,52 @@ def test_fit_offer_keeps_the_no_match_target_and_offers_least_off_topic() -> Non
     # a second archive whose right records score lower pulls the score floor down
     low = [((0.5, 0.21, True),)] * 10
     assert fit_offer([(queries, offtopic), (low, offtopic)], cutoff=0.7) == (0.1, 0.2)
-    folds = leave_one_out({"a": (queries, offtopic), "b": (low, offtopic)}, cutoff=0.7)
+    # the folds fit on the development off-topic messages and measure the held ones too
+    held = [((0.12, 0.31, False),), ((0.01, 0.5, False),)]
+    folds = leave_one_out({"a": (queries, offtopic, held), "b": (low, offtopic, held)}, cutoff=0.7)
     # fitted without it, each archive loses its patients: the floors do not carry
     assert (folds["b"]["fitted"], folds["b"]["met"]) == ([0.1, 0.3], False)
     assert (folds["a"]["fitted"], folds["a"]["met"]) == ([0.3, 0.2], False)
+    outcome = folds["b"]["outcomes"]
+    assert (outcome["offtopic_dev_confident"], outcome["offtopic_dev_offered"]) == (0.0, 0.0)
+    # the held message at 0.12 / 0.31 clears the floors fitted without "b"
+    assert (outcome["offtopic_confident"], outcome["offtopic_offered"]) == (0.0, 0.5)
+
+
+def test_meets_targets_counts_off_topic_offers() -> None:
+    from bot.evaluation import meets_targets, outcomes
+
+    queries = [((0.12, 0.3, True),)] * 10
+    quiet = [((0.01, 0.1, False),)] * 10
+    assert meets_targets(outcomes(queries, 0.7, (0.1, 0.24), quiet, quiet))
+    # one development off-topic message in ten offered: at the limit, still met
+    one = [((0.5, 0.5, False),), *quiet[1:]]
+    assert meets_targets(outcomes(queries, 0.7, (0.1, 0.24), quiet, one))
+    two = [((0.5, 0.5, False),), *one[:-1]]
+    assert not meets_targets(outcomes(queries, 0.7, (0.1, 0.24), quiet, two))
+    # confident off-topic answers have their own, lower limit
+    answered = [((0.9, 0.5, False),), *quiet[1:]]
+    assert not meets_targets(outcomes(queries, 0.7, (0.1, 0.24), answered, quiet))
+
+
+def test_top_auc() -> None:
+    from bot.evaluation import top_auc
+
+    assert top_auc([(0.9, True), (0.8, True), (0.3, False)]) == 1.0
+    assert top_auc([(0.9, False), (0.8, True), (0.3, False)]) == 0.5
+    assert top_auc([(0.5, True), (0.5, False)]) == 0.5
+    assert top_auc([(0.5, True)]) is None
+
+
+def test_kqa_offtopic_keeps_other_specialties_only(tmp_path: Path) -> None:
+    from bot.evaluation import kqa_offtopic
+
+    rows = [
+        {"Question": "Is blepharitis contagious?", "ICD_10_diag": "Unspecified blepharitis"},
+        {"Question": "What is sciatica", "ICD_10_diag": "Sciatica, unspecified side"},
+        {"Question": "No what is vestibular nueritis?", "ICD_10_diag": "Gastroenteritis"},
+        {"Question": "Can I take Zyrtec?", "ICD_10_diag": None},
+    ]
+    path = tmp_path / "kqa.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    assert kqa_offtopic(path) == ["Is blepharitis contagious?"]
