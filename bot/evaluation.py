@@ -47,7 +47,14 @@ from bot.embedding import Encoder
 from bot.errors import ArchiveFormatError, BotError
 from bot.index import SCHEMA_VERSION, ArchiveIndex, Hit
 from bot.jsonl import json_objects
-from bot.match import MAX_OFFERED, OFFER_PROBABILITY, OFFER_SCORE, MatchModel, shipped_model
+from bot.match import (
+    DEFAULT_MAX_WRONG,
+    MAX_OFFERED,
+    OFFER_PROBABILITY,
+    OFFER_SCORE,
+    MatchModel,
+    shipped_model,
+)
 from bot.records import Record
 from bot.safety import assess, assess_conversation
 from bot.settings import PROJECT_ROOT
@@ -473,7 +480,7 @@ def evaluate(
     index: ArchiveIndex,
     queries: Sequence[Query],
     *,
-    max_wrong: float = 0.05,
+    max_wrong: float = DEFAULT_MAX_WRONG,
     offtopic: Sequence[str] | None = None,
     offtopic_dev: Sequence[str] | None = None,
     k: int = 10,
@@ -753,7 +760,7 @@ def evaluate_files(
     fmt: str,
     queries_path: Path | None,
     *,
-    max_wrong: float = 0.05,
+    max_wrong: float = DEFAULT_MAX_WRONG,
     offtopic_path: Path | None = None,
     split: str = "all",
     k: int = 10,
@@ -790,7 +797,7 @@ def evaluate_files(
 def evaluate_suite(
     data: Path,
     *,
-    max_wrong: float = 0.05,
+    max_wrong: float = DEFAULT_MAX_WRONG,
     offtopic_path: Path | None = None,
     k: int = 10,
     encoder: Encoder | None = None,
@@ -945,10 +952,15 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
     max_wrong = settings.max_wrong if args.max_wrong is None else args.max_wrong
     offtopic = Path(args.offtopic) if args.offtopic else None
     encoder = encoder_for(settings)
+    if args.archive is None and args.data is None:
+        raise BotError(
+            "bot eval retrieval: the whole suite needs --data DIR, the folder of the public "
+            "data sets (medquad/, rqe/, kqa/); or name one archive with --archive"
+        )
     try:
         if args.archive is None:
             reports = evaluate_suite(
-                Path(args.data),
+                args.data,
                 max_wrong=max_wrong,
                 offtopic_path=offtopic,
                 k=args.k,
@@ -1116,7 +1128,11 @@ def add_commands(
     )
     retrieval.add_argument("--queries", help="JSON Lines queries (optional with rqe)")
     retrieval.add_argument(
-        "--data", default=str(PROJECT_ROOT.parent / "shared" / "data"), help="shared data"
+        "--data",
+        type=Path,
+        default=None,
+        help="the public data sets, needed without --archive (a folder with medquad/, rqe/, "
+        "kqa/: ../shared/data beside the team's checkout; not in this repository)",
     )
     retrieval.add_argument("--cache", help="keep the suite's indexes here (re-used)")
     retrieval.add_argument("--k", type=int, default=10, help="hits looked at per query")

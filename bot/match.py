@@ -41,6 +41,10 @@ from typing import Any
 
 import numpy as np
 
+from bot.settings import DEFAULTS
+
+#: The default accepted share of wrong answers (``NEUROBOT_MAX_WRONG``).
+DEFAULT_MAX_WRONG = float(DEFAULTS["MAX_WRONG"])
 #: The shipped parameters (written by ``bot match train``).
 MODEL_FILE = Path(__file__).with_name("match_model.json")
 #: Share of the order score that comes from the cosine (the rest is the word score).
@@ -335,7 +339,7 @@ class MatchModel:
     ranker: Linear
     decision: Linear
     table: tuple[Cutoff, ...]
-    default_max_wrong: float = 0.05
+    default_max_wrong: float = DEFAULT_MAX_WRONG
 
     def cutoff(self, max_wrong: float | None = None) -> float:
         """The lowest probability cut-off whose share of wrong answers stays within
@@ -401,7 +405,7 @@ class MatchModel:
                 Cutoff(float(c["probability"]), float(c["wrong"]), float(c["answered"]))
                 for c in data["cutoffs"]
             ),
-            float(data.get("default_max_wrong", 0.05)),
+            float(data.get("default_max_wrong", DEFAULT_MAX_WRONG)),
         )
 
 

@@ -37,7 +37,6 @@ import numpy as np
 
 from bot import match
 from bot.index import ArchiveIndex
-from bot.settings import PROJECT_ROOT
 
 #: Ranks of each query the decision model is fitted on.
 DECIDE_TOP = 10
@@ -117,7 +116,9 @@ def unanswerable(groups: Sequence[Group]) -> list[Group]:
     return [Group(g.archive, g.signals, g.context, [False] * len(g.signals)) for g in made]
 
 
-def fit(groups: Sequence[Group], default_max_wrong: float = 0.05) -> match.MatchModel:
+def fit(
+    groups: Sequence[Group], default_max_wrong: float = match.DEFAULT_MAX_WRONG
+) -> match.MatchModel:
     """Fit the ranker, the decision model and the cut-off table on labelled groups.
 
     The ranker learns from the groups as they are; the decision model also from
@@ -186,7 +187,7 @@ def cmd_match_train(args: argparse.Namespace) -> int:
     settings = load_settings()
     encoder = encoder_for(settings)
     groups: list[Group] = []
-    for spec in suite_sets(Path(args.data)):
+    for spec in suite_sets(args.data):
         dev = [q for q in spec.queries if q.split == "dev"]
         if not dev:
             continue
@@ -206,7 +207,11 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="match_command", required=True)
     train = commands.add_parser("train", help="fit the match model on the dev splits")
     train.add_argument(
-        "--data", default=str(PROJECT_ROOT.parent / "shared" / "data"), help="shared data"
+        "--data",
+        type=Path,
+        required=True,
+        help="the public data sets (a folder with medquad/, rqe/, kqa/: ../shared/data beside "
+        "a checkout of the team's; not in this repository)",
     )
     train.add_argument(
         "--cache", help="keep the built indexes in this folder (re-used when up to date)"
