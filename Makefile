@@ -11,22 +11,37 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 .DEFAULT_GOAL := help
 .PHONY: help install index model widget browser-deps run shell test lint typecheck unit \
         validate stories server-test browser-test evaluate live-eval dense-experiment clean \
-        nginx-deps cluster load
+        nginx-deps cluster load constraints
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+# constraints.txt pins every package (the versions of a working install); `make constraints`
+# writes it again after a change of the dependencies in pyproject.toml.
+$(VENV)/.installed: pyproject.toml constraints.txt
 	@python=$$(scripts/find-python.sh) || exit 1; \
 	  if [ ! -x $(PY) ]; then echo "creating $(VENV) with $$python"; $$python -m venv $(VENV); fi
 	@echo "installing the project and its dependencies (Rasa takes about 3 minutes) ..."
-	$(PY) -m pip install --progress-bar on --upgrade pip wheel setuptools
-	$(PY) -m pip install --progress-bar on -e '.[dev]'
+	$(PY) -m pip install --progress-bar on -c constraints.txt --upgrade pip wheel setuptools
+	$(PY) -m pip install --progress-bar on -c constraints.txt -e '.[dev]'
 	$(PY) -m bot.embedding fetch-models
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install everything (first use only)
+
+LOCK_VENV := .venv-lock
+
+constraints: ## Pin the newest versions pyproject.toml allows in constraints.txt (a fresh venv)
+	@python=$$(scripts/find-python.sh) || exit 1; \
+	  rm -rf $(LOCK_VENV) && $$python -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --upgrade pip wheel setuptools
+	$(LOCK_VENV)/bin/python -m pip install -e '.[dev]'
+	{ echo "# Every package of a working .venv, pinned: make install uses it (pip install -c)."; \
+	  echo "# Written by make constraints from pyproject.toml; do not edit by hand."; \
+	  $(LOCK_VENV)/bin/python -m pip freeze --all --exclude-editable | grep -vi '^neurobot=='; \
+	} > constraints.txt
+	rm -rf $(LOCK_VENV)
 
 index: install ## Build the archive index from NEUROBOT_ARCHIVE when it changed
 	$(PY) -m bot.embedding fetch-models
@@ -107,18 +122,28 @@ evaluate: install model ## NLU intent F1 (cross-validation) and story accuracy, 
 
 LIVE_URL ?= http://127.0.0.1:5005
 LIVE = $(BIN)/bot eval live --url $(LIVE_URL) --workers 1
+# The public data sets (MedQuAD, K-QA, RQE) the measurements read; not in this repository:
+# `make live-eval SHARED=DIR`, with DIR/data/kqa, DIR/data/rqe and DIR/data/medquad.
+SHARED ?= ../shared
+define need
+@test -f $(1) || { echo "make $@ needs $(1) (set SHARED=DIR, see the Makefile)" >&2; exit 2; }
+endef
 
 live-eval: install ## Real text through the running bot (start it with `make run` first)
+	$(call need,$(SHARED)/data/kqa/questions_w_answers.jsonl)
+	$(call need,$(SHARED)/data/rqe/RQE_Test_302_pairs_AMIA2016.xml)
+	$(call need,$(SHARED)/data/rqe/RQE_Train_8588_AMIA2016.xml)
 	$(LIVE) tests/data/triage.jsonl
 	$(LIVE) tests/eval/two_turn_queries.jsonl
 	$(LIVE) --expect answer,close-questions,no-match tests/eval/neuro_lay_queries.jsonl \
-	  ../shared/data/kqa/questions_w_answers.jsonl ../shared/data/rqe/RQE_Test_302_pairs_AMIA2016.xml
-	$(LIVE) --expect answer,close-questions,no-match --sample 300 ../shared/data/rqe/RQE_Train_8588_AMIA2016.xml
+	  $(SHARED)/data/kqa/questions_w_answers.jsonl $(SHARED)/data/rqe/RQE_Test_302_pairs_AMIA2016.xml
+	$(LIVE) --expect answer,close-questions,no-match --sample 300 $(SHARED)/data/rqe/RQE_Train_8588_AMIA2016.xml
 
-DENSE_ARCHIVE ?= ../shared/data/medquad/neuro.jsonl
+DENSE_ARCHIVE ?= $(SHARED)/data/medquad/neuro.jsonl
 DENSE_QUERIES ?= tests/eval/neuro_lay_queries.jsonl
 
 dense-experiment: install ## Dense retrieval variants (model alone, fusion) next to the shipped search
+	$(call need,$(DENSE_ARCHIVE))
 	$(PY) scripts/dense_experiment.py --archive $(DENSE_ARCHIVE) --queries $(DENSE_QUERIES)
 
 clean: ## Remove the model, the index and results (keeps .venv)

@@ -54,7 +54,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.conversations import database_url
+from bot.database import database_url
 from bot.errors import BotError
 from bot.ratelimit import RateLimiter, retry_after, shared_limiter
 from bot.review import (
@@ -505,11 +505,10 @@ class ReviewChannel(InputChannel):
             if refusal is not None:
                 return refusal
             view = View.from_args(request.args)
-            try:
-                shown, days = await asyncio.to_thread(_read, settings, view)
-            except Exception as exc:
-                logger.error("the review queue could not be read: %s", type(exc).__name__)
+            read = await _read_logged(settings, view)
+            if read is None:
                 return unavailable(nonce)
+            shown, days = read
             return html_response(queue_page(shown, days, view, key, nonce), nonce)
 
         @page.route("/queue.json", methods=["GET"])
@@ -519,12 +518,10 @@ class ReviewChannel(InputChannel):
                 if refusal.status == 401:
                     return response.json({"error": "the operator credential is needed"}, 401)
                 return refusal
-            view = View.from_args(request.args)
-            try:
-                shown, days = await asyncio.to_thread(_read, settings, view)
-            except Exception as exc:
-                logger.error("the review queue could not be read: %s", type(exc).__name__)
+            read = await _read_logged(settings, View.from_args(request.args))
+            if read is None:
                 return response.json({"error": "the conversations cannot be read"}, 503)
+            shown, days = read
             return response.json(
                 {
                     "items": [i.to_dict() for i in shown.items],
@@ -627,6 +624,15 @@ def _read(settings: Settings, view: View) -> tuple[Page, tuple[DayCounts, ...]]:
         after=view.after,
     )
     return shown, read_counts(database_url(settings), CHART_DAYS)
+
+
+async def _read_logged(settings: Settings, view: View) -> tuple[Page, tuple[DayCounts, ...]] | None:
+    """:func:`_read` in a worker thread; None (logged) when the queue cannot be read."""
+    try:
+        return await asyncio.to_thread(_read, settings, view)
+    except Exception as exc:
+        logger.error("the review queue could not be read: %s", type(exc).__name__)
+        return None
 
 
 def _dumps(value: Any, **options: Any) -> str:

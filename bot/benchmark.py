@@ -1,6 +1,7 @@
 """``bot bench``: index build time, size and search latency at growing archive sizes.
 
-Records are the real ones of an archive file (MedQuAD by default); sizes above its
+Records are the real ones of an archive file (``--archive``, e.g. MedQuAD's
+``medquad.jsonl``); sizes above its
 record count are filled with records recombined from real titles, questions and reply
 sentences of different records, under new ids, from a fixed seed. Queries are 30-word
 patient-like messages made from real questions and lay filler words, also seeded, so
@@ -8,7 +9,7 @@ two runs measure the same work.
 
 With sentence embeddings on (``NEUROBOT_DENSE``, the default), the shipped search uses
 vectors as the bot does: the nearest vectors join FTS5's candidates
-(:func:`bot.vectors.dense_index`: exact up to :data:`bot.vectors.EXACT_LIMIT` records,
+(:meth:`bot.index.ArchiveIndex.dense_index`: exact up to :data:`bot.vectors.EXACT_LIMIT` records,
 an HNSW graph above, whose build time, size and recall against exact search are
 printed). The real records are embedded once, as an import does (the rate is printed,
 so the time to embed a whole archive of any size can be worked out); a generated record
@@ -38,11 +39,10 @@ from bot.archive import detect_format, read_archive
 from bot.embedding import Encoder, encode_all, encoder_for, record_text
 from bot.index import DENSE_CANDIDATES, ArchiveIndex
 from bot.records import Record
-from bot.settings import PROJECT_ROOT, load_settings
+from bot.settings import load_settings
 from bot.stats import percentile
 from bot.text import words
 
-DEFAULT_ARCHIVE = PROJECT_ROOT.parent / "shared" / "data" / "medquad" / "medquad.jsonl"
 DEFAULT_SIZES = (16_000, 100_000, 1_000_000)
 SEED = 20240601
 #: Seconds the (slow) baseline may take per size; the rest of its messages are skipped.
@@ -249,7 +249,7 @@ def measure_vectors(index: ArchiveIndex, query_vectors: Any) -> dict[str, Any]:
     near-equal neighbours recall says little of what is lost, so the mean cosine by which
     the k-th neighbour found falls short of the exact k-th is given too (``cosine_gap``).
     """
-    dense = vector_module.dense_index(index)
+    dense = index.dense_index()
     if dense is None:
         return {}
     timings = []
@@ -361,6 +361,9 @@ def measure(
 def cmd_bench(args: argparse.Namespace) -> int:
     """Print build time, index size and search latency per archive size."""
     sizes = [int(s) for s in str(args.sizes).split(",") if s.strip()]
+    if not Path(args.archive).is_file():
+        print(f"error: --archive {args.archive}: no such file", file=sys.stderr)
+        return 2
     _progress(f"reading {args.archive} ...")
     base = load_base(Path(args.archive))
     queries = messages(base, args.queries)
@@ -417,7 +420,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def add_command(subparsers: argparse._SubParsersAction) -> None:
     """Register ``bot bench``."""
     bench = subparsers.add_parser("bench", help="index build and search latency by size")
-    bench.add_argument("--archive", default=str(DEFAULT_ARCHIVE), help="real records to use")
+    bench.add_argument(
+        "--archive",
+        required=True,
+        help="real records to use: an archive file, e.g. MedQuAD's medquad.jsonl "
+        "(github.com/abachaa/MedQuAD as JSON Lines)",
+    )
     bench.add_argument(
         "--sizes", default=",".join(map(str, DEFAULT_SIZES)), help="comma-separated sizes"
     )

@@ -79,11 +79,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     records = read_archive(args.files, args.format)
     _progress(f"read {len(records)} records from {len(args.files)} path(s)")
     with ArchiveIndex(db, encoder=encoder_for(settings)) as index:
-        previous = vectors.vectors_id(index)
+        previous = index.vectors_id()
         with _progress_bar(len(records), "importing") as bar:
             written = index.upsert(records, progress=bar.update)
         _save_graph(index, db, previous)
-        vectors.remove_stale(db, keep=vectors.vectors_id(index))
+        vectors.remove_stale(db, keep=index.vectors_id())
         total = index.count()
     took = time.perf_counter() - started
     print(f"imported {written} records into {db} ({total} in total) in {took:.1f} s")
@@ -149,7 +149,7 @@ def cmd_build(args: argparse.Namespace) -> int:
                 "INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,)
             )
         _save_graph(index, db)  # named after the new vectors_id and the final path
-        built = vectors.vectors_id(index)
+        built = index.vectors_id()
     os.replace(temporary, db)
     vectors.remove_stale(db, keep=built)
     took = time.perf_counter() - started

@@ -137,23 +137,103 @@ def plan(settings: Settings, rasa: int = 2, actions: int = 2, port: int | None =
     )
 
 
-def _servers(addresses: Sequence[str], extra: str = "") -> str:
-    return "\n".join(
-        f"        server {address} max_fails=1 fail_timeout=5s{extra};" for address in addresses
-    )
+def _servers(addresses: Sequence[str]) -> str:
+    return "\n".join(f"    server {a} max_fails=1 fail_timeout=5s;" for a in addresses)
 
 
-def render_nginx(layout: Layout, template: Path = TEMPLATE) -> str:
-    """The nginx configuration of ``layout``, from ``deploy/nginx.conf.template``."""
-    pinned = [f"        server {layout.rasa[0]} max_fails=1 fail_timeout=5s;"]
-    pinned += [f"        server {a} backup;" for a in layout.rasa[1:]]
-    return string.Template(template.read_text(encoding="utf-8")).substitute(
-        prefix=str(layout.prefix),
+def render_site(
+    layout: Layout,
+    public_server: Sequence[str] = (),
+    actions_access: Sequence[str] = (),
+    secure_cookie: bool = False,
+    template: Path = TEMPLATE,
+) -> str:
+    """nginx's rules for ``layout`` (http context), from ``deploy/nginx.conf.template``.
+
+    Args:
+        layout: Where nginx listens and where the servers are.
+        public_server: Lines added to the public server (a TLS proxy's name, certificate).
+        actions_access: Lines added to the action endpoint's server (``allow`` / ``deny``).
+        secure_cookie: Mark the socket.io route cookie ``Secure`` (behind HTTPS).
+        template: The template.
+    """
+    pinned = [f"    server {layout.rasa[0]} max_fails=1 fail_timeout=5s;"]
+    pinned += [f"    server {a} backup;" for a in layout.rasa[1:]]
+    # the template's opening comment is about the template: the files get their own
+    rules = template.read_text(encoding="utf-8").split("\n\n", 1)[1]
+    return string.Template(rules).substitute(
         listen=layout.listen,
+        public_server="".join(f"    {line}\n" for line in public_server),
         actions_listen=layout.actions_listen,
+        actions_access="".join(f"    {line}\n" for line in actions_access),
+        cookie_secure=" Secure;" if secure_cookie else "",
         rasa_servers=_servers(layout.rasa),
         rasa_pinned="\n".join(pinned),
         action_servers=_servers(layout.actions),
+    )
+
+
+#: nginx's own process on one machine (``make cluster``): the site's rules in its http block.
+_CLUSTER_MAIN = """\
+# Written by `make cluster` (bot/cluster.py) from deploy/nginx.conf.template; run as
+# `nginx -p PREFIX -c PREFIX/nginx.conf`, a child of the cluster.
+daemon off;
+worker_processes 1;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/nginx-error.log notice;
+
+events {{
+    worker_connections 2048;
+}}
+
+http {{
+    client_body_temp_path {prefix}/tmp/body;
+    proxy_temp_path {prefix}/tmp/proxy;
+    fastcgi_temp_path {prefix}/tmp/fastcgi;
+    uwsgi_temp_path {prefix}/tmp/uwsgi;
+    scgi_temp_path {prefix}/tmp/scgi;
+
+{site}}}
+"""
+
+
+def render_nginx(layout: Layout, template: Path = TEMPLATE) -> str:
+    """The whole nginx configuration of the cluster's own nginx process for ``layout``."""
+    return _CLUSTER_MAIN.format(prefix=layout.prefix, site=render_site(layout, template=template))
+
+
+#: The sample site of a proxy host (``deploy/nginx/neurobot.conf``): the example hosts of
+#: deploy/README.md; an operator replaces the names, addresses and certificate paths.
+SAMPLE_SITE = Layout(
+    listen="443 ssl http2",
+    rasa=("rasa1.internal:5005", "rasa2.internal:5005"),
+    actions=("actions1.internal:5055", "actions2.internal:5055"),
+    actions_listen="10.0.0.10:5055",  # the proxy's internal address
+    prefix=Path("/etc/nginx"),
+)
+SAMPLE_PUBLIC = (
+    "server_name bot.hospital.example;",
+    "ssl_certificate     /etc/ssl/certs/bot.hospital.example.pem;",
+    "ssl_certificate_key /etc/ssl/private/bot.hospital.example.key;",
+)
+SAMPLE_ACTIONS_ACCESS = ("allow 10.0.0.0/24;  # the Rasa hosts", "deny all;")
+_SAMPLE_HEADER = """\
+# Sample nginx site for neurobot on separate hosts, written from deploy/nginx.conf.template
+# (the rules `make cluster` runs and tests) by `python -m bot.cluster --write-site
+# deploy/nginx/neurobot.conf`: change the template, not this file. Put it in
+# /etc/nginx/conf.d/ on the proxy host; replace the host names, the server name and the
+# certificate paths. Every Rasa host runs deploy/systemd/neurobot-rasa.service, every
+# action host deploy/systemd/neurobot-actions.service, all with the same
+# /etc/neurobot/neurobot.env (NEUROBOT_DATABASE_URL, NEUROBOT_REDIS_URL, the tokens; the
+# Rasa hosts' NEUROBOT_ACTIONS_URL=http://10.0.0.10:5055/webhook).
+
+"""
+
+
+def render_sample_site(template: Path = TEMPLATE) -> str:
+    """The sample proxy-host site (``deploy/nginx/neurobot.conf``), TLS and access rules in."""
+    return _SAMPLE_HEADER + render_site(
+        SAMPLE_SITE, SAMPLE_PUBLIC, SAMPLE_ACTIONS_ACCESS, secure_cookie=True, template=template
     )
 
 
@@ -450,7 +530,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rasa", type=int, default=2, help="Rasa servers (default 2)")
     parser.add_argument("--actions", type=int, default=2, help="action servers (default 2)")
     parser.add_argument("--port", type=int, help="public port (default NEUROBOT_CLUSTER_PORT)")
+    parser.add_argument(
+        "--write-site",
+        type=Path,
+        metavar="FILE",
+        help="write the sample proxy-host site (deploy/nginx/neurobot.conf) and exit",
+    )
     args = parser.parse_args(argv)
+    if args.write_site is not None:
+        args.write_site.write_text(render_sample_site(), encoding="utf-8")
+        print(f"wrote {args.write_site}")
+        return 0
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     cluster: Cluster | None = None

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,21 +33,22 @@ from urllib.parse import unquote, urlsplit
 
 import sqlalchemy as sa
 import yaml
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.database import (
+    EVENTS_TABLE,
+    database_url,
+    prepare_sqlite,
+    shown,
+)
 from bot.errors import ConfigError, ServiceError
 from bot.secrets import actions_token, write_private
 from bot.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
 
-#: The conversations' SQLite file in the state dir, when NEUROBOT_DATABASE_URL is unset.
-SQLITE_FILE = "conversations.sqlite3"
 #: The endpoints file written for the Rasa server, in the state dir.
 ENDPOINTS_FILE = "endpoints.yml"
-#: Rasa's SQLTrackerStore keeps every event of every conversation in this table.
-EVENTS_TABLE = "events"
 #: Senders deleted per statement (keeps the IN list well under every database's limit).
 DELETE_BATCH = 500
 #: Seconds the Rasa server and a prune wait for PostgreSQL to accept a connection.
@@ -56,46 +56,10 @@ CONNECT_TIMEOUT = 5
 #: The tracker store class the endpoints name: Rasa's SQLTrackerStore that tells the
 #: guard when it cannot read or write (addons/stores.py), a string: bot/ imports no Rasa.
 TRACKER_STORE_TYPE = "addons.stores.GuardedSQLTrackerStore"
-SQL_SCHEMES = ("postgresql", "sqlite")
 REDIS_SCHEMES = ("redis", "rediss")
 DAY = 86_400.0
 
 T = TypeVar("T")
-
-
-def sqlite_path(settings: Settings) -> Path:
-    """The default conversations file: ``<state_dir>/conversations.sqlite3``."""
-    return settings.state_dir / SQLITE_FILE
-
-
-def database_url(settings: Settings) -> URL:
-    """The conversations' database as a SQLAlchemy URL.
-
-    Raises:
-        ConfigError: ``NEUROBOT_DATABASE_URL`` is not a PostgreSQL or SQLite URL.
-    """
-    if not settings.database_url:
-        return URL.create("sqlite", database=str(sqlite_path(settings)))
-    try:
-        url = make_url(settings.database_url)
-    except ArgumentError:
-        raise ConfigError(
-            "NEUROBOT_DATABASE_URL is not a database URL "
-            "(expected postgresql://user:password@host:5432/database)"
-        ) from None
-    if url.get_backend_name() not in SQL_SCHEMES:
-        raise ConfigError(
-            f"NEUROBOT_DATABASE_URL must be a postgresql:// or sqlite:/// URL, "
-            f"not {url.get_backend_name()}://"
-        )
-    if not url.database:
-        raise ConfigError("NEUROBOT_DATABASE_URL names no database (…/database at its end)")
-    return url
-
-
-def shown(url: URL) -> str:
-    """A database URL as logs may show it: the password replaced by ``***``."""
-    return url.render_as_string(hide_password=True)
 
 
 def tracker_store_config(settings: Settings) -> dict[str, Any]:
@@ -166,15 +130,6 @@ def endpoints_config(settings: Settings) -> dict[str, Any]:
     if lock_store is not None:
         config["lock_store"] = lock_store
     return config
-
-
-def prepare_sqlite(path: Path) -> None:
-    """Create the SQLite file owner-only (0600) before Rasa opens it; tighten an older
-    file to 0600. SQLite gives its journal files the mode of the database file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    os.close(descriptor)
-    os.chmod(path, 0o600)
 
 
 def write_endpoints(settings: Settings, path: Path | None = None) -> Path:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from bot.safety.session import payload_words
+from bot.settings import DEFAULTS
 
 __all__ = [
     "MAX_BODY_BYTES",
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 #: Default cap on the length of one patient message (``NEUROBOT_MAX_MESSAGE_CHARS``).
-MAX_MESSAGE_CHARS = 2000
+MAX_MESSAGE_CHARS = int(DEFAULTS["MAX_MESSAGE_CHARS"])
 #: The red-flag check of an over-long message reads this many characters of it, so that
 #: its cost stays in milliseconds whatever a client sends.
 MAX_SCAN_CHARS = 8000

@@ -47,7 +47,7 @@ from bot.search import (
     traits,
 )
 from bot.text import content_stems, words
-from bot.vectors import new_vectors_id
+from bot.vectors import VectorIndex, load_dense_index, new_vectors_id
 from bot.vocabulary import Vocabulary, load_vocabulary
 
 log = logging.getLogger(__name__)
@@ -218,9 +218,9 @@ class ArchiveIndex:
         self._df: dict[str, int] = {}
         self._dense: bool | None = None
         self._question_length: tuple[int, float, float] | None = None  # records, medians
-        # the nearest-neighbour index over the vectors (bot.vectors.dense_index) and the
-        # vectors_id it was built for
-        self._vector_index: Any = None
+        # the nearest-neighbour index over the vectors (dense_index) and the vectors_id
+        # it was built for
+        self._vector_index: VectorIndex | None = None
         self._vector_index_id: str | None = None
         #: Rowids whose vectors the last upsert wrote (a saved graph is updated with them).
         self.vector_changes: list[int] = []
@@ -428,6 +428,42 @@ class ArchiveIndex:
         ).fetchone():
             self.db.execute("DELETE FROM meta WHERE key = 'embedding'")
 
+    def vectors_id(self) -> str | None:
+        """The id of the vectors the index holds now (a new one after every upsert)."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'vectors_id'").fetchone()
+        return str(row[0]) if row else None
+
+    def vector_count(self) -> int:
+        """Number of stored vectors."""
+        return int(self.db.execute("SELECT count(*) FROM vectors").fetchone()[0])
+
+    def vectors_of(self, rowids: Sequence[int]) -> list[tuple[int, bytes]]:
+        """The stored vectors of these records: (rowid, float16 blob) pairs."""
+        marks = ",".join("?" * len(rowids))
+        query = f"SELECT rowid, vector FROM vectors WHERE rowid IN ({marks})"
+        return self.db.execute(query, list(rowids)).fetchall()
+
+    def vectors_after(self, rowid: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` stored vectors of rowids above ``rowid``, in rowid order."""
+        return self.db.execute(
+            "SELECT rowid, vector FROM vectors WHERE rowid > ? ORDER BY rowid LIMIT ?",
+            (rowid, limit),
+        ).fetchall()
+
+    def dense_index(self) -> VectorIndex | None:
+        """The nearest-neighbour index over the vectors (:mod:`bot.vectors`), or None.
+
+        None without vectors of the encoder's model. Loaded (or built) on first use and
+        kept; loaded again when the vectors changed since (another :meth:`vectors_id`).
+        """
+        if not self.dense_ready():
+            return None
+        current = self.vectors_id()
+        if self._vector_index is None or self._vector_index_id != current:
+            self._vector_index = load_dense_index(self, current)
+            self._vector_index_id = current
+        return self._vector_index
+
     def dense_ready(self) -> bool:
         """Whether search re-ranks with vectors: an encoder, and vectors of its model."""
         if self.encoder is None:
@@ -493,7 +529,7 @@ class ArchiveIndex:
         common words costs the same on a million records as on a thousand. When the
         index holds vectors of the encoder's model, the :data:`DENSE_CANDIDATES`
         records whose sentence vectors are nearest the message's join them
-        (:func:`bot.vectors.dense_index`), so a patient whose words miss the archive's
+        (:meth:`dense_index`), so a patient whose words miss the archive's
         wording can still be matched. Every candidate of the union is then measured
         (:class:`bot.match.Signals`: coverage of all the patient's concepts,
         :func:`bot.search.coverage`, BM25 rank, cosine, ranks, lengths), ranked and
@@ -615,22 +651,15 @@ class ArchiveIndex:
         return found, context
 
     def _neighbours(self, query_vector: Any) -> list[tuple[int, float]]:
-        """The records whose vectors are nearest the message's (none without bot.vectors)."""
-        try:
-            from bot.vectors import dense_index
-        except ImportError:
-            return []
-        vectors = dense_index(self)
+        """The records whose vectors are nearest the message's."""
+        vectors = self.dense_index()
         return vectors.search(query_vector, DENSE_CANDIDATES) if vectors is not None else []
 
     def _cosines(self, query_vector: Any, rowids: Sequence[int]) -> dict[int, float]:
         """Cosines of the message's vector to the stored vectors of some records."""
         if not rowids:
             return {}
-        marks = ",".join("?" * len(rowids))
-        rows = self.db.execute(
-            f"SELECT rowid, vector FROM vectors WHERE rowid IN ({marks})", list(rowids)
-        ).fetchall()
+        rows = self.vectors_of(rowids)
         values = from_blobs([blob for _, blob in rows]) @ query_vector if rows else []
         return {rowid: float(v) for (rowid, _), v in zip(rows, values, strict=True)}
 

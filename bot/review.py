@@ -54,6 +54,7 @@ Plain Python: SQLAlchemy and the ``events`` schema, no Rasa import.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import heapq
 import itertools
@@ -74,10 +75,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.conversations import EVENTS_TABLE, database_url, shown
+from bot.database import EVENTS_TABLE, WARM_UP_SENDER, database_url, prepare_sqlite, shown
 from bot.errors import BotError, ConfigError, ServiceError
-from bot.launcher import WARM_UP_SENDER
 from bot.redact import redact
+from bot.safety.session import is_payload
 from bot.secrets import load_or_create, write_private
 from bot.settings import Settings, load_settings
 
@@ -342,6 +343,30 @@ def _engine(url: URL) -> sa.engine.Engine:
     return sa.create_engine(url, connect_args={} if sqlite else {"connect_timeout": 10})
 
 
+@contextlib.contextmanager
+def _connected(
+    url: URL, write: bool = False, indexes: bool = False
+) -> Iterator[sa.engine.Connection]:
+    """A connection to the conversations' database, in one transaction when ``write``;
+    its errors raised as :class:`ServiceError` naming the database (no password).
+
+    Args:
+        url: The database.
+        write: Commit what the block does (else a read).
+        indexes: Create the queue's indexes first (:func:`_ensure_index`).
+    """
+    engine = _engine(url)
+    try:
+        if indexes:
+            _ensure_index(engine, url)
+        with engine.begin() if write else engine.connect() as connection:
+            yield connection
+    except SQLAlchemyError as exc:
+        raise _failure(url, exc) from None
+    finally:
+        engine.dispose()
+
+
 def _exists(url: URL) -> bool:
     """False for a SQLite file not created yet (nothing is stored; do not create it)."""
     return url.get_backend_name() != "sqlite" or bool(url.database and Path(url.database).is_file())
@@ -359,7 +384,7 @@ def _texts(raw_users: Iterable[str]) -> list[str]:
     texts = []
     for raw in raw_users:
         text = (decode_event(raw).get("text") or "").strip()
-        if text and not text.startswith("/"):
+        if text and not is_payload(text):
             texts.append(text)
     return texts
 
@@ -429,34 +454,26 @@ def read_queue(url: URL, since: float | None = None) -> Queue:
     """
     if not _exists(url):
         return Queue((), ())
-    engine = _engine(url)
     items: list[Item] = []
     scanned = [0]
-    try:
-        with engine.connect() as connection:
-            inspector = sa.inspect(connection)
-            if not inspector.has_table(EVENTS_TABLE):
-                return Queue((), ())
-            done = _done_ids(connection, inspector.has_table(DONE_TABLE))
-            warm_up, params = _not_warm_up()
-            query = (
-                "SELECT id, sender_id, type_name, timestamp, data FROM events "
-                f"WHERE type_name IN {SCANNED_TYPES}"
-                f" AND {warm_up}"
-                + (" AND timestamp >= :since" if since is not None else "")
-                + " ORDER BY sender_id, id"
-            )
-            if since is not None:
-                params["since"] = since - SINCE_MARGIN
-            result = connection.execution_options(stream_results=True).execute(
-                sa.text(query), params
-            )
-            items.extend(_scan(result, since, scanned))
-            days = _count_days(connection, since)
-    except SQLAlchemyError as exc:
-        raise _failure(url, exc) from None
-    finally:
-        engine.dispose()
+    with _connected(url) as connection:
+        inspector = sa.inspect(connection)
+        if not inspector.has_table(EVENTS_TABLE):
+            return Queue((), ())
+        done = _done_ids(connection, inspector.has_table(DONE_TABLE))
+        warm_up, params = _not_warm_up()
+        query = (
+            "SELECT id, sender_id, type_name, timestamp, data FROM events "
+            f"WHERE type_name IN {SCANNED_TYPES}"
+            f" AND {warm_up}"
+            + (" AND timestamp >= :since" if since is not None else "")
+            + " ORDER BY sender_id, id"
+        )
+        if since is not None:
+            params["since"] = since - SINCE_MARGIN
+        result = connection.execution_options(stream_results=True).execute(sa.text(query), params)
+        items.extend(_scan(result, since, scanned))
+        days = _count_days(connection, since)
     items = [replace(i, done=True) if i.id in done else i for i in items]
     items.sort(key=lambda i: (i.time, i.id))
     return Queue(tuple(items), days, scanned[0])
@@ -735,29 +752,22 @@ def read_page(
     if not _exists(url):
         return Page(())
     kinds = [kind] if kind else list(KINDS)
-    engine = _engine(url)
-    try:
-        _ensure_index(engine, url)
-        with engine.connect() as connection:
-            inspector = sa.inspect(connection)
-            if not inspector.has_table(EVENTS_TABLE):
-                return Page(())
-            done = _done_ids(connection, inspector.has_table(DONE_TABLE)) | set(answered)
-            skip = set() if include_done else done
-            if newer_than is not None:
-                rows = _outcome_rows(connection, kinds, newer_than, True, day_start)
-                items, more = _collect(connection, rows, size, skip)
-                if more:
-                    shown = list(reversed(items))
-                    page = Page(tuple(shown), cursor(shown[-1]), cursor(shown[0]))
-                    return _marked(page, done)
-                older_than = None  # no more than a page newer: the newest page
-            rows = _outcome_rows(connection, kinds, older_than, False, day_start)
+    with _connected(url, indexes=True) as connection:
+        inspector = sa.inspect(connection)
+        if not inspector.has_table(EVENTS_TABLE):
+            return Page(())
+        done = _done_ids(connection, inspector.has_table(DONE_TABLE)) | set(answered)
+        skip = set() if include_done else done
+        if newer_than is not None:
+            rows = _outcome_rows(connection, kinds, newer_than, True, day_start)
             items, more = _collect(connection, rows, size, skip)
-    except SQLAlchemyError as exc:
-        raise _failure(url, exc) from None
-    finally:
-        engine.dispose()
+            if more:
+                shown = list(reversed(items))
+                page = Page(tuple(shown), cursor(shown[-1]), cursor(shown[0]))
+                return _marked(page, done)
+            older_than = None  # no more than a page newer: the newest page
+        rows = _outcome_rows(connection, kinds, older_than, False, day_start)
+        items, more = _collect(connection, rows, size, skip)
     older = cursor(items[-1]) if more and items else None
     newer = None if older_than is None else (cursor(items[0]) if items else before)
     return _marked(Page(tuple(items), older, newer), done)
@@ -780,29 +790,22 @@ def read_counts(url: URL, days: int | None = None) -> tuple[DayCounts, ...]:
     """
     if not _exists(url):
         return ()
-    engine = _engine(url)
-    try:
-        _ensure_index(engine, url)
-        with engine.connect() as connection:
-            if not sa.inspect(connection).has_table(EVENTS_TABLE):
+    with _connected(url, indexes=True) as connection:
+        if not sa.inspect(connection).has_table(EVENTS_TABLE):
+            return ()
+        since = None
+        if days is not None:
+            latest = connection.execute(
+                sa.text(
+                    "SELECT MAX(timestamp) FROM events WHERE type_name = 'bot' "
+                    "UNION ALL SELECT MAX(timestamp) FROM events WHERE type_name = 'slot'"
+                )
+            ).all()
+            last = max((float(t) for (t,) in latest if t is not None), default=None)
+            if last is None:
                 return ()
-            since = None
-            if days is not None:
-                latest = connection.execute(
-                    sa.text(
-                        "SELECT MAX(timestamp) FROM events WHERE type_name = 'bot' "
-                        "UNION ALL SELECT MAX(timestamp) FROM events WHERE type_name = 'slot'"
-                    )
-                ).all()
-                last = max((float(t) for (t,) in latest if t is not None), default=None)
-                if last is None:
-                    return ()
-                since = (math.floor(last / DAY) - (days - 1)) * DAY
-            return _count_days(connection, since)
-    except SQLAlchemyError as exc:
-        raise _failure(url, exc) from None
-    finally:
-        engine.dispose()
+            since = (math.floor(last / DAY) - (days - 1)) * DAY
+        return _count_days(connection, since)
 
 
 def find_items(url: URL, item_ids: Iterable[str]) -> dict[str, Item]:
@@ -814,36 +817,35 @@ def find_items(url: URL, item_ids: Iterable[str]) -> dict[str, Item]:
     numbers = sorted({int(i) for i in item_ids if i.isascii() and i.isdigit() and len(i) < 19})
     if not numbers or not _exists(url):
         return {}
-    engine = _engine(url)
-    try:
-        with engine.connect() as connection:
-            if not sa.inspect(connection).has_table(EVENTS_TABLE):
-                return {}
-            query = sa.text(
-                "SELECT timestamp, id, sender_id FROM events WHERE id IN :ids"
-            ).bindparams(sa.bindparam("ids", expanding=True))
-            outcomes = [
-                (float(t or 0), int(i), str(s))
-                for t, i, s in connection.execute(query, {"ids": numbers})
-                if WARM_UP_SENDER not in str(s)
-            ]
-            return _build(connection, outcomes)
-    except SQLAlchemyError as exc:
-        raise _failure(url, exc) from None
-    finally:
-        engine.dispose()
+    with _connected(url) as connection:
+        if not sa.inspect(connection).has_table(EVENTS_TABLE):
+            return {}
+        query = sa.text("SELECT timestamp, id, sender_id FROM events WHERE id IN :ids").bindparams(
+            sa.bindparam("ids", expanding=True)
+        )
+        outcomes = [
+            (float(t or 0), int(i), str(s))
+            for t, i, s in connection.execute(query, {"ids": numbers})
+            if WARM_UP_SENDER not in str(s)
+        ]
+        return _build(connection, outcomes)
 
 
 # ------------------------------------------------------------------ done marks
 
 
-def _done_table() -> sa.Table:
+def _stamped_table(name: str, key: str, stamp: str) -> sa.Table:
+    """A table of the queue's own beside the conversations: a short text key and a time."""
     return sa.Table(
-        DONE_TABLE,
+        name,
         sa.MetaData(),
-        sa.Column("item_id", sa.String(64), primary_key=True),
-        sa.Column("done_at", sa.Float, nullable=False),
+        sa.Column(key, sa.String(64), primary_key=True),
+        sa.Column(stamp, sa.Float, nullable=False),
     )
+
+
+def _done_table() -> sa.Table:
+    return _stamped_table(DONE_TABLE, "item_id", "done_at")
 
 
 def _done_ids(connection: sa.engine.Connection, present: bool) -> set[str]:
@@ -877,20 +879,14 @@ def mark_done(url: URL, item_ids: Iterable[str], now: float | None = None) -> in
             f"not in the review queue: {named}{more} (see `bot review list --all`); "
             "nothing was marked"
         )
-    engine = _engine(url)
     table = _done_table()
-    try:
-        with engine.begin() as connection:
-            table.create(connection, checkfirst=True)
-            present = _done_ids(connection, True)
-            new = [i for i in wanted if i not in present]
-            if new:
-                stamp = time.time() if now is None else now
-                connection.execute(table.insert(), [{"item_id": i, "done_at": stamp} for i in new])
-    except SQLAlchemyError as exc:
-        raise _failure(url, exc) from None
-    finally:
-        engine.dispose()
+    with _connected(url, write=True) as connection:
+        table.create(connection, checkfirst=True)
+        present = _done_ids(connection, True)
+        new = [i for i in wanted if i not in present]
+        if new:
+            stamp = time.time() if now is None else now
+            connection.execute(table.insert(), [{"item_id": i, "done_at": stamp} for i in new])
     return len(new)
 
 
@@ -898,12 +894,7 @@ def mark_done(url: URL, item_ids: Iterable[str], now: float | None = None) -> in
 
 
 def _signed_out_table() -> sa.Table:
-    return sa.Table(
-        SIGNED_OUT_TABLE,
-        sa.MetaData(),
-        sa.Column("nonce", sa.String(64), primary_key=True),
-        sa.Column("expires", sa.Float, nullable=False),
-    )
+    return _stamped_table(SIGNED_OUT_TABLE, "nonce", "expires")
 
 
 def sign_out(url: URL, nonce: str, expires: float, now: float | None = None) -> None:
@@ -914,25 +905,15 @@ def sign_out(url: URL, nonce: str, expires: float, now: float | None = None) -> 
         ServiceError: The database cannot be written.
     """
     if url.get_backend_name() == "sqlite" and url.database and not _exists(url):
-        from bot.conversations import prepare_sqlite
-
         prepare_sqlite(Path(url.database))  # owner-only, as the tracker store's file
     table = _signed_out_table()
-    engine = _engine(url)
     stamp = time.time() if now is None else now
-    try:
-        with engine.begin() as connection:
-            table.create(connection, checkfirst=True)
-            connection.execute(table.delete().where(table.c.expires < stamp))
-            present = connection.execute(
-                sa.select(table.c.nonce).where(table.c.nonce == nonce)
-            ).first()
-            if present is None:
-                connection.execute(table.insert(), [{"nonce": nonce, "expires": expires}])
-    except SQLAlchemyError as exc:
-        raise _failure(url, exc) from None
-    finally:
-        engine.dispose()
+    with _connected(url, write=True) as connection:
+        table.create(connection, checkfirst=True)
+        connection.execute(table.delete().where(table.c.expires < stamp))
+        present = connection.execute(sa.select(table.c.nonce).where(table.c.nonce == nonce)).first()
+        if present is None:
+            connection.execute(table.insert(), [{"nonce": nonce, "expires": expires}])
 
 
 def signed_out(url: URL, nonce: str) -> bool:
@@ -944,17 +925,11 @@ def signed_out(url: URL, nonce: str) -> bool:
     if not _exists(url):
         return False
     table = _signed_out_table()
-    engine = _engine(url)
-    try:
-        with engine.connect() as connection:
-            if not sa.inspect(connection).has_table(SIGNED_OUT_TABLE):
-                return False
-            query = sa.select(table.c.nonce).where(table.c.nonce == nonce)
-            return connection.execute(query).first() is not None
-    except SQLAlchemyError as exc:
-        raise _failure(url, exc) from None
-    finally:
-        engine.dispose()
+    with _connected(url) as connection:
+        if not sa.inspect(connection).has_table(SIGNED_OUT_TABLE):
+            return False
+        query = sa.select(table.c.nonce).where(table.c.nonce == nonce)
+        return connection.execute(query).first() is not None
 
 
 def imported_ids(index_path: Path) -> set[str]:

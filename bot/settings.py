@@ -15,6 +15,8 @@ from bot.errors import ConfigError
 PREFIX = "NEUROBOT_"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
+#: Every setting's default, as its ``NEUROBOT_*`` variable would give it: the one place a
+#: default is written (:func:`load_settings` fills what the environment leaves out).
 DEFAULTS: dict[str, str] = {
     "DB": "var/archive.sqlite3",
     "ARCHIVE": "data/archive",
@@ -141,19 +143,19 @@ class Settings:
     actions_token: str
     session_secret: str
     state_dir: Path
-    max_wrong: float = 0.05
-    retention_days: int = 30
-    database_url: str = ""
-    redis_url: str = ""
-    action_workers: int = 4
-    review_token: str = ""
-    cluster_port: int = 8080
-    rate_messages: str = DEFAULTS["RATE_MESSAGES"]
-    rate_address: str = DEFAULTS["RATE_ADDRESS"]
-    rate_refused: str = DEFAULTS["RATE_REFUSED"]
-    rate_sign_in: str = DEFAULTS["RATE_SIGN_IN"]
-    session_idle_minutes: float = 60.0
-    encoder: str = "minilm"
+    max_wrong: float
+    retention_days: int
+    database_url: str
+    redis_url: str
+    action_workers: int
+    review_token: str
+    cluster_port: int
+    rate_messages: str
+    rate_address: str
+    rate_refused: str
+    rate_sign_in: str
+    session_idle_minutes: float
+    encoder: str
 
     @property
     def local_host(self) -> str:

@@ -1,7 +1,7 @@
 """Nearest neighbours among an archive's sentence vectors: a candidate source for search.
 
-:func:`dense_index` gives, for an :class:`~bot.index.ArchiveIndex` whose records all have
-vectors of the encoder's model (``dense_ready()``), a :class:`VectorIndex` whose
+:func:`load_dense_index` gives, for an :class:`~bot.index.ArchiveIndex` whose records all
+have vectors of the encoder's model (``dense_ready()``), a :class:`VectorIndex` whose
 :meth:`~VectorIndex.search` returns the records whose vectors are closest to a query
 vector, as ``(records.rowid, cosine)`` pairs, best first. Vectors are normalised, so
 the cosine is a dot product.
@@ -20,8 +20,8 @@ is written to the file's ``meta`` table by every upsert that changes its vectors
 graph can only be loaded by the SQLite file whose vectors it holds. ``bot archive build``
 and ``bot archive import`` save it (:func:`save_dense_index`) before the new SQLite file
 is moved into place; an index opened without its file builds the graph itself (and
-saves it when it can). The index is cached on the :class:`ArchiveIndex` object and
-rebuilt when its ``vectors_id`` changes.
+saves it when it can). The archive index (:class:`VectorStore`, what this module reads
+from it) caches its :class:`VectorIndex` and loads it again when its ``vectors_id`` changes.
 """
 
 from __future__ import annotations
@@ -31,16 +31,13 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from bot.embedding import DIMENSION
-
-if TYPE_CHECKING:
-    from bot.index import ArchiveIndex
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +73,43 @@ def _usearch_index() -> Any:
     from usearch.index import Index
 
     return Index
+
+
+class VectorStore(Protocol):
+    """What a vector index reads from the archive index that holds the vectors.
+
+    :class:`bot.index.ArchiveIndex` is one; it owns the SQLite file and its ``vectors``
+    table (rowid, float16 blob) and caches its own :class:`VectorIndex`.
+    """
+
+    #: The SQLite file (``":memory:"`` for none): a saved graph is named after it.
+    path: str
+    #: Rowids whose vectors the last upsert wrote (a saved graph is updated with them).
+    vector_changes: list[int]
+
+    def count(self) -> int:
+        """Number of records."""
+        ...
+
+    def dense_ready(self) -> bool:
+        """Whether every record has a vector of the encoder's model."""
+        ...
+
+    def vectors_id(self) -> str | None:
+        """The id of the vectors held now (a new one after every upsert)."""
+        ...
+
+    def vector_count(self) -> int:
+        """Number of stored vectors."""
+        ...
+
+    def vectors_of(self, rowids: Sequence[int]) -> list[tuple[int, bytes]]:
+        """The stored vectors of these records: (rowid, float16 blob) pairs."""
+        ...
+
+    def vectors_after(self, rowid: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` stored vectors of rowids above ``rowid``, in rowid order."""
+        ...
 
 
 class VectorIndex:
@@ -122,10 +156,10 @@ class ExactIndex(VectorIndex):
 class ApproximateIndex(VectorIndex):
     """An HNSW graph over int8-quantised vectors; candidates re-scored from SQLite."""
 
-    def __init__(self, graph: Any, index: ArchiveIndex) -> None:
-        """Search ``graph`` (a ``usearch`` index keyed by rowid) over ``index``'s vectors."""
+    def __init__(self, graph: Any, store: VectorStore) -> None:
+        """Search ``graph`` (a ``usearch`` index keyed by rowid) over ``store``'s vectors."""
         self.graph = graph
-        self._index = index
+        self._store = store
 
     def __len__(self) -> int:
         return len(self.graph)
@@ -139,10 +173,7 @@ class ApproximateIndex(VectorIndex):
         keys = [int(key) for key in found.keys]
         if not keys:
             return []
-        marks = ",".join("?" * len(keys))
-        rows = self._index.db.execute(
-            f"SELECT rowid, vector FROM vectors WHERE rowid IN ({marks})", keys
-        ).fetchall()
+        rows = self._store.vectors_of(keys)
         if not rows:
             return []
         rowids = np.array([r for r, _ in rows], dtype=np.int64)
@@ -200,7 +231,7 @@ def _save_graph(graph: Any, target: Path) -> None:
 
 
 def save_dense_index(
-    index: ArchiveIndex,
+    index: VectorStore,
     db: Path | str | None = None,
     progress: Callable[[int, int], None] | None = None,
     previous: str | None = None,
@@ -219,7 +250,7 @@ def save_dense_index(
     Returns:
         The graph's file, or None when the archive is searched exactly (or has no vectors).
     """
-    current = vectors_id(index)
+    current = index.vectors_id()
     count = index.count()
     if current is None or not index.dense_ready() or count <= EXACT_LIMIT:
         return None
@@ -234,7 +265,7 @@ def save_dense_index(
     return target
 
 
-def _updated(index: ArchiveIndex, old: Path | None) -> Any:
+def _updated(index: VectorStore, old: Path | None) -> Any:
     """The graph saved at ``old`` with the vectors of the last upsert, or None."""
     changed = sorted(set(index.vector_changes))
     if old is None or not old.is_file() or len(changed) > UPDATE_SHARE * index.count():
@@ -251,17 +282,12 @@ def _updated(index: ArchiveIndex, old: Path | None) -> Any:
     if graph is None:
         return None
     for start in range(0, len(changed), _READ_BATCH):
-        part = changed[start : start + _READ_BATCH]
-        marks = ",".join("?" * len(part))
-        rows = index.db.execute(
-            f"SELECT rowid, vector FROM vectors WHERE rowid IN ({marks})", part
-        ).fetchall()
+        rows = index.vectors_of(changed[start : start + _READ_BATCH])
         keys = np.array([r for r, _ in rows], dtype=np.uint64)
         graph.remove(keys)
         matrix = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float16)
         graph.add(keys, matrix.reshape(len(rows), -1).astype(np.float32), threads=BUILD_THREADS)
-    held = int(index.db.execute("SELECT count(*) FROM vectors").fetchone()[0])
-    return graph if len(graph) == held else None
+    return graph if len(graph) == index.vector_count() else None
 
 
 def remove_stale(db: Path | str, keep: str | None) -> list[Path]:
@@ -278,7 +304,12 @@ def remove_stale(db: Path | str, keep: str | None) -> list[Path]:
     return removed
 
 
-def _load(index: ArchiveIndex, current: str | None) -> VectorIndex:
+def load_dense_index(index: VectorStore, current: str | None) -> VectorIndex:
+    """The nearest-neighbour index over ``index``'s vectors (whose id is ``current``).
+
+    Exact up to :data:`EXACT_LIMIT` records; above, the HNSW graph saved for ``current``,
+    or one built now (and saved beside the SQLite file when it can be).
+    """
     if index.count() <= EXACT_LIMIT or index.path == ":memory:" or current is None:
         rowids, matrix = read_vectors(index)
         return ExactIndex(rowids, matrix)
@@ -307,16 +338,13 @@ def _load(index: ArchiveIndex, current: str | None) -> VectorIndex:
     return ApproximateIndex(graph, index)
 
 
-def read_vectors(index: ArchiveIndex) -> tuple[Any, Any]:
+def read_vectors(index: VectorStore) -> tuple[Any, Any]:
     """All rowids (ascending) and their vectors (float32 rows) from ``index``'s table."""
     rowids: list[int] = []
     parts: list[Any] = []
     last = -1
     while True:
-        rows = index.db.execute(
-            "SELECT rowid, vector FROM vectors WHERE rowid > ? ORDER BY rowid LIMIT ?",
-            (last, _READ_BATCH),
-        ).fetchall()
+        rows = index.vectors_after(last, _READ_BATCH)
         if not rows:
             break
         rowids.extend(r for r, _ in rows)
@@ -328,31 +356,6 @@ def read_vectors(index: ArchiveIndex) -> tuple[Any, Any]:
     return np.asarray(rowids, dtype=np.int64), np.vstack(parts).astype(np.float32)
 
 
-def vectors_id(index: ArchiveIndex) -> str | None:
-    """The id of the vectors ``index`` holds now (a new one after every upsert)."""
-    row = index.db.execute("SELECT value FROM meta WHERE key = 'vectors_id'").fetchone()
-    return str(row[0]) if row else None
-
-
 def new_vectors_id() -> str:
     """A fresh id for a set of vectors."""
     return uuid.uuid4().hex
-
-
-def dense_index(index: ArchiveIndex) -> VectorIndex | None:
-    """The nearest-neighbour index over ``index``'s vectors, or None without vectors.
-
-    Built (or loaded from its saved graph) on first use and cached on ``index``;
-    rebuilt when its vectors changed since (another ``vectors_id``). Exact up to
-    :data:`EXACT_LIMIT` records, an HNSW graph above.
-    """
-    if not index.dense_ready():
-        return None
-    current = vectors_id(index)
-    cached = index._vector_index
-    if isinstance(cached, VectorIndex) and index._vector_index_id == current:
-        return cached
-    built = _load(index, current)
-    index._vector_index = built
-    index._vector_index_id = current
-    return built

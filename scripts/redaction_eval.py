@@ -22,7 +22,6 @@ from bot.redact import PLACEHOLDERS, find, redact
 
 ROOT = Path(__file__).resolve().parents[1]
 PHRASES = ROOT / "tests" / "data" / "redaction_phrases.jsonl"
-KQA = Path("/work/shared/data/kqa/questions_w_answers.jsonl")
 
 
 def _rows(path: Path) -> list[dict]:
@@ -70,11 +69,13 @@ def main() -> None:
     """Run both measurements."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--phrases", type=Path, default=PHRASES)
-    parser.add_argument("--kqa", type=Path, default=KQA)
+    parser.add_argument("--kqa", type=Path, help="K-QA's questions_w_answers.jsonl")
     parser.add_argument("--sample", type=int, default=30, help="changed K-QA spans to list")
     args = parser.parse_args()
     phrase_table(args.phrases)
-    if args.kqa.is_file():
+    if args.kqa is None:
+        print("K-QA: skipped (give --kqa FILE, K-QA's questions_w_answers.jsonl)")
+    elif args.kqa.is_file():
         kqa(args.kqa, args.sample)
     else:
         print(f"K-QA: {args.kqa} not found, skipped")

@@ -12,6 +12,7 @@ from bot.cluster import (
     DEFAULT_DATABASE_URL,
     DEFAULT_REDIS_URL,
     LEAN_ENV,
+    SAMPLE_SITE,
     Cluster,
     Layout,
     check_nginx,
@@ -19,9 +20,12 @@ from bot.cluster import (
     lean_env,
     plan,
     render_nginx,
+    render_sample_site,
+    render_site,
 )
 from bot.errors import ConfigError, ServiceError
 from bot.settings import load_settings
+from tests.conftest import ROOT
 
 
 def layout(tmp_path: Path) -> Layout:
@@ -38,23 +42,47 @@ def test_nginx_spreads_rest_pins_socketio_by_cookie_and_balances_actions(tmp_pat
     conf = render_nginx(layout(tmp_path))
     blocks = {
         name: conf.split(f"upstream {name} {{", 1)[1].split("}", 1)[0]
-        for name in ("rasa", "rasa_socketio", "rasa_webhooks", "actions")
+        for name in ("rasa", "socketio", "webhooks", "actions")
+        for name in [f"neurobot_{name}"]
     }
-    assert [line.split()[1] for line in blocks["rasa"].splitlines() if "server " in line] == [
+    rasa = blocks["neurobot_rasa"]
+    assert [line.split()[1] for line in rasa.splitlines() if "server " in line] == [
         "127.0.0.1:15001",
         "127.0.0.1:15002",
     ]
-    assert "hash $neurobot_route consistent;" in blocks["rasa_socketio"]
-    assert "server 127.0.0.1:15002 backup;" in blocks["rasa_webhooks"]
-    assert "least_conn;" in blocks["actions"]
-    assert "127.0.0.1:15101" in blocks["actions"] and "127.0.0.1:15102" in blocks["actions"]
+    assert "hash $neurobot_route consistent;" in blocks["neurobot_socketio"]
+    assert "server 127.0.0.1:15002 backup;" in blocks["neurobot_webhooks"]
+    actions = blocks["neurobot_actions"]
+    assert "least_conn;" in actions
+    assert "127.0.0.1:15101" in actions and "127.0.0.1:15102" in actions
     assert "listen 127.0.0.1:18080;" in conf and "listen 127.0.0.1:15100;" in conf
     # the route cookie is set on the socket.io path, and the upgrade headers pass
     assert 'Set-Cookie "neurobot_route=$neurobot_route; Path=/socket.io/' in conf
     assert "proxy_set_header Upgrade $http_upgrade;" in conf
     assert f"pid {tmp_path / 'cluster'}/nginx.pid;" in conf
     assert "access_log off;" in conf
+    assert "HttpOnly; SameSite=Strict" in conf  # plain HTTP on one machine: no Secure
     assert "${" not in conf
+
+
+def test_the_proxy_host_site_is_written_from_the_same_template() -> None:
+    site = render_sample_site()
+    assert (ROOT / "deploy" / "nginx" / "neurobot.conf").read_text(encoding="utf-8") == site, (
+        "deploy/nginx/neurobot.conf is out of date: "
+        "python -m bot.cluster --write-site deploy/nginx/neurobot.conf"
+    )
+    cluster_rules = render_site(SAMPLE_SITE)
+    # the same rules as the cluster's, plus TLS, the Secure cookie and the access rules
+    added = [line.strip() for line in site.splitlines() if line not in cluster_rules.splitlines()]
+    assert [line for line in added if line and not line.startswith("#")] == [
+        "server_name bot.hospital.example;",
+        "ssl_certificate     /etc/ssl/certs/bot.hospital.example.pem;",
+        "ssl_certificate_key /etc/ssl/private/bot.hospital.example.key;",
+        'add_header Set-Cookie "neurobot_route=$neurobot_route; Path=/socket.io/; HttpOnly; '
+        'Secure; SameSite=Strict" always;',
+        "allow 10.0.0.0/24;  # the Rasa hosts",
+        "deny all;",
+    ]
 
 
 @pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx: run `make nginx-deps`")

@@ -25,7 +25,6 @@ from bot.cli import main as bot_main
 from bot.conversations import (
     TRACKER_STORE_TYPE,
     Pruned,
-    database_url,
     describe,
     endpoints_config,
     lock_store_config,
@@ -33,6 +32,7 @@ from bot.conversations import (
     tracker_store_config,
     write_endpoints,
 )
+from bot.database import database_url, sqlite_path
 from bot.errors import ConfigError, ServiceError
 from bot.settings import Settings, load_settings
 from tests.channels.harness import free_port
@@ -383,7 +383,7 @@ def test_an_unreachable_database_is_a_clear_error_without_the_password(tmp_path:
 
 
 def test_the_default_file_lives_in_the_state_dir(tmp_path: Path) -> None:
-    assert conversations.sqlite_path(settings_for(tmp_path)) == tmp_path / "conversations.sqlite3"
+    assert sqlite_path(settings_for(tmp_path)) == tmp_path / "conversations.sqlite3"
 
 
 def test_forget_deletes_the_launchers_warm_up_conversations_only(tmp_path: Path) -> None:

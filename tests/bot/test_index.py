@@ -111,12 +111,10 @@ def test_document_frequencies_follow_updates(index: ArchiveIndex) -> None:
 
 
 def test_every_upsert_gives_the_vectors_a_new_id(index: ArchiveIndex) -> None:
-    from bot.vectors import vectors_id
-
-    first = vectors_id(index)
+    first = index.vectors_id()
     assert first is not None
     index.upsert([TWITCH])
-    second = vectors_id(index)
+    second = index.vectors_id()
     assert second is not None
     assert second != first
-    assert vectors_id(index) == second  # reading it writes nothing
+    assert index.vectors_id() == second  # reading it writes nothing

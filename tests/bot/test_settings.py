@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import MISSING
+
 import pytest
 
 from bot.errors import ConfigError
-from bot.settings import load_settings
+from bot.inbound import MAX_MESSAGE_CHARS
+from bot.settings import DEFAULTS, Settings, load_settings
 
 STRONG = "Zq3-vL8_pW2xK9mN4rT7yB1c"
 
@@ -18,6 +22,14 @@ def test_defaults() -> None:
         "5 per 15 minutes",
     )
     assert settings.session_idle_minutes == 60
+
+
+def test_every_default_is_written_once_in_defaults() -> None:
+    # the dataclass has no defaults of its own; the message cap's constant is derived
+    assert [f.name for f in dataclasses.fields(Settings) if f.default is not MISSING] == []
+    assert DEFAULTS["MAX_MESSAGE_CHARS"] == "2000"
+    assert MAX_MESSAGE_CHARS == load_settings({}).max_message_chars == 2000
+    assert load_settings({}).max_wrong == 0.05
 
 
 @pytest.mark.parametrize("name", ["REST_TOKEN", "ACTIONS_TOKEN", "SESSION_SECRET", "REVIEW_TOKEN"])

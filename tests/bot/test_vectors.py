@@ -21,9 +21,7 @@ from bot.vectors import (
     ExactIndex,
     ann_path,
     build_graph,
-    dense_index,
     save_dense_index,
-    vectors_id,
 )
 from tests.conftest import TINY_ARCHIVE, TINY_VOCABULARY
 
@@ -103,21 +101,21 @@ def small_index(path: Path | str = ":memory:") -> ArchiveIndex:
 def test_no_vectors_no_dense_index() -> None:
     plain = ArchiveIndex(":memory:", TINY_VOCABULARY)
     plain.upsert(TINY_ARCHIVE)
-    assert dense_index(plain) is None
+    assert plain.dense_index() is None
     plain.encoder = WordEncoder()  # type: ignore[assignment]
-    assert dense_index(plain) is None  # vectors of no model
+    assert plain.dense_index() is None  # vectors of no model
 
 
 def test_the_dense_index_is_cached_until_the_vectors_change() -> None:
     index = small_index()
-    first = dense_index(index)
+    first = index.dense_index()
     assert isinstance(first, ExactIndex)
-    assert dense_index(index) is first
+    assert index.dense_index() is first
     query = WordEncoder().encode_query("sudden double vision")
     assert [r for r, _ in first.search(query, 3)] != [3]
     changed = Record(**{**TINY_ARCHIVE[2].__dict__, "title": "sudden double vision"})
     index.upsert([changed])
-    second = dense_index(index)
+    second = index.dense_index()
     assert second is not first
     assert second is not None
     assert second.search(query, 1)[0][0] == 3
@@ -126,10 +124,10 @@ def test_the_dense_index_is_cached_until_the_vectors_change() -> None:
 def test_another_process_writing_the_file_invalidates_the_cache(tmp_path: Path) -> None:
     db = tmp_path / "index.sqlite3"
     reader = small_index(db)
-    first = dense_index(reader)
+    first = reader.dense_index()
     with small_index(db) as writer:  # the same file, another connection
         writer.upsert(TINY_ARCHIVE[:1])
-    assert dense_index(reader) is not first
+    assert reader.dense_index() is not first
 
 
 def test_a_large_archive_is_searched_through_its_saved_graph(
@@ -139,11 +137,11 @@ def test_a_large_archive_is_searched_through_its_saved_graph(
     db = tmp_path / "index.sqlite3"
     with small_index(db) as index:
         saved = save_dense_index(index)
-        assert saved == ann_path(db, str(vectors_id(index)))
+        assert saved == ann_path(db, str(index.vectors_id()))
         assert saved is not None
         assert saved.is_file()
     reader = ArchiveIndex.open(db, TINY_VOCABULARY, WordEncoder())  # type: ignore[arg-type]
-    graph = dense_index(reader)
+    graph = reader.dense_index()
     assert isinstance(graph, ApproximateIndex)
     query = WordEncoder().encode_query("pins and needles in both feet")
     rowids, matrix = vectors.read_vectors(reader)
@@ -171,7 +169,7 @@ def test_a_rebuild_swaps_sqlite_file_and_graph_together(
     assert cli.main(["archive", "build", "--db", str(db), str(old)]) == 0
     reader = ArchiveIndex.open(db, TINY_VOCABULARY, WordEncoder())  # type: ignore[arg-type]
     query = WordEncoder().encode_query("pins and needles in both feet")
-    before = dense_index(reader)
+    before = reader.dense_index()
     assert isinstance(before, ApproximateIndex)
     first_hits = before.search(query, 3)
 
@@ -181,7 +179,7 @@ def test_a_rebuild_swaps_sqlite_file_and_graph_together(
     def replace(source: Any, target: Any) -> None:
         if Path(target) == db:  # the graph of the new file must exist before it is served
             with ArchiveIndex(source, TINY_VOCABULARY) as building:
-                seen_at_swap.append(ann_path(db, str(vectors_id(building))).is_file())
+                seen_at_swap.append(ann_path(db, str(building.vectors_id())).is_file())
         real_replace(source, target)
 
     monkeypatch.setattr(cli.os, "replace", replace)
@@ -189,7 +187,7 @@ def test_a_rebuild_swaps_sqlite_file_and_graph_together(
     assert seen_at_swap == [True]
 
     # the reader opened before the rebuild keeps its file and its graph
-    assert dense_index(reader) is before
+    assert reader.dense_index() is before
     assert before.search(query, 3) == first_hits
     assert reader.get("t2") is not None
     assert reader.search("pins and needles in both feet")[0].record.id == "t2"
@@ -198,8 +196,8 @@ def test_a_rebuild_swaps_sqlite_file_and_graph_together(
     assert fresh.get("t2") is None
     assert fresh.search("pins and needles in both feet")[0].record.id == "new-t2"
     graphs = sorted(p.name for p in tmp_path.glob("archive.sqlite3.*"))
-    assert graphs == [ann_path(db, str(vectors_id(fresh))).name]
-    assert isinstance(dense_index(fresh), ApproximateIndex)
+    assert graphs == [ann_path(db, str(fresh.vectors_id())).name]
+    assert isinstance(fresh.dense_index(), ApproximateIndex)
     assert "indexing: 100%" in capsys.readouterr().err
 
 
@@ -258,12 +256,12 @@ def test_an_import_updates_the_saved_graph_instead_of_rebuilding_it(
     assert cli.main(["archive", "import", "--db", str(db), str(update)]) == 0
     assert rebuilt == []  # one vector of three changed: the graph was updated
     reader = ArchiveIndex.open(db, TINY_VOCABULARY, WordEncoder())  # type: ignore[arg-type]
-    graph = dense_index(reader)
+    graph = reader.dense_index()
     assert isinstance(graph, ApproximateIndex)
     assert len(graph) == 3
     assert graph.search(WordEncoder().encode_query("sudden double vision"), 1)[0][0] == 3
     graphs = sorted(p.name for p in tmp_path.glob("archive.sqlite3.*"))
-    assert graphs == [ann_path(db, str(vectors_id(reader))).name]
+    assert graphs == [ann_path(db, str(reader.vectors_id())).name]
     # most of the archive changed: rebuilt from the vectors
     assert (
         cli.main(
@@ -303,3 +301,47 @@ def test_loading_a_graph_before_the_encoder_does_not_crash() -> None:
 
     code = "from bot.vectors import _usearch_index; _usearch_index(); import onnxruntime"
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+class ListStore:
+    """A vector store of three vectors in a list: what bot.vectors needs, and nothing else."""
+
+    path = ":memory:"
+
+    def __init__(self) -> None:
+        self.vector_changes: list[int] = []
+        unit = np.eye(3, DIMENSION, dtype=np.float32)
+        self.rows = [(rowid, to_blob(unit[rowid - 1])) for rowid in (1, 2, 3)]
+
+    def count(self) -> int:
+        return len(self.rows)
+
+    def dense_ready(self) -> bool:
+        return True
+
+    def vectors_id(self) -> str | None:
+        return "three"
+
+    def vector_count(self) -> int:
+        return len(self.rows)
+
+    def vectors_of(self, rowids: Sequence[int]) -> list[tuple[int, bytes]]:
+        return [row for row in self.rows if row[0] in rowids]
+
+    def vectors_after(self, rowid: int, limit: int) -> list[tuple[int, bytes]]:
+        return [row for row in self.rows if row[0] > rowid][:limit]
+
+
+def test_any_vector_store_can_be_searched_without_an_archive_index() -> None:
+    store = ListStore()
+    found = vectors.load_dense_index(store, store.vectors_id())
+    assert isinstance(found, ExactIndex)
+    query = np.zeros(DIMENSION, dtype=np.float32)
+    query[1] = 0.6
+    query[2] = 0.8
+    assert [(rowid, round(cosine, 3)) for rowid, cosine in found.search(query, 2)] == [
+        (3, 0.8),
+        (2, 0.6),
+    ]
+    rowids, matrix = vectors.read_vectors(store)
+    assert rowids.tolist() == [1, 2, 3] and matrix.shape == (3, DIMENSION)

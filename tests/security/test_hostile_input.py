@@ -23,7 +23,8 @@ import requests
 import socketio  # python-socketio, installed with Rasa
 import sqlalchemy as sa
 
-from bot.conversations import database_url, write_endpoints
+from bot.conversations import write_endpoints
+from bot.database import database_url
 from tests.channels.harness import Servers, response_text, rest_headers
 
 pytestmark = pytest.mark.server
