@@ -35,20 +35,34 @@ from bot.compose import (
 from bot.embedding import encoder_for
 from bot.errors import BotError
 from bot.index import ArchiveIndex
+from bot.names import (
+    SLOT_CHOICE,
+    SLOT_CURRENT,
+    SLOT_FEEDBACK,
+    SLOT_HITS,
+    SLOT_OFFERED,
+    SLOT_SHOWN,
+    UTTER_ARCHIVE_ANSWER,
+    UTTER_CHOSEN_ANSWER,
+    UTTER_CLOSE_QUESTIONS,
+    UTTER_FEEDBACK_NOT_HELPFUL,
+    UTTER_FEEDBACK_THANKS,
+    UTTER_FULL_REPLY,
+    UTTER_NO_MATCH,
+    UTTER_NO_MORE_SIMILAR,
+    UTTER_NONE_OF_THESE,
+    UTTER_NOTHING_SHOWN_YET,
+    UTTER_SAFETY_ADVICE,
+    UTTER_SIMILAR_ANSWER,
+    UTTER_TECHNICAL_PROBLEM,
+)
 from bot.records import Record
 from bot.routing import is_health_text
+from bot.safety.session import is_payload
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
-SLOT_HITS = "archive_hits"
-SLOT_SHOWN = "shown_records"
-SLOT_CURRENT = "current_record"
-#: The close questions offered when the bot was unsure (ids), until the patient chooses.
-SLOT_OFFERED = "offered_records"
-#: What the patient chose among them: ``{"record_id": id or None, "offered": [ids]}``
-#: (None: "None of these"); the review queue and the match model's training read it.
-SLOT_CHOICE = "offer_choice"
 #: The payload of the "None of these" button (its label is ``utter_none_of_these``).
 NONE_OF_THESE = "/none_of_these"
 ENTITY_RECORD = "record_id"
@@ -144,7 +158,7 @@ def patient_texts(tracker: Tracker, intents: Iterable[str] | None = None) -> lis
             continue
         text = (event.get("text") or "").strip()
         intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        if text and not text.startswith("/") and (wanted is None or intent in wanted):
+        if text and not is_payload(text) and (wanted is None or intent in wanted):
             texts.append(text)
     return texts
 
@@ -152,7 +166,7 @@ def patient_texts(tracker: Tracker, intents: Iterable[str] | None = None) -> lis
 def latest_text(tracker: Tracker) -> str:
     """The patient's latest message, or '' for a button payload."""
     text = (tracker.latest_message.get("text") or "").strip()
-    return "" if text.startswith("/") else text
+    return "" if is_payload(text) else text
 
 
 def entity_values(tracker: Tracker, names: Iterable[str]) -> list[str]:
@@ -163,6 +177,20 @@ def entity_values(tracker: Tracker, names: Iterable[str]) -> list[str]:
         for e in tracker.latest_message.get("entities") or []
         if e.get("entity") in wanted and e.get("value")
     ]
+
+
+def record_fields(record: Record) -> dict[str, str]:
+    """The values a card response's placeholders take from a record (``domain.yml``):
+    its id, title and attribution, and the attribution's parts ("" when not recorded)."""
+    return {
+        "title": record.title,
+        "attribution": attribution(record),
+        "doctor": record.responder or "",
+        "department": record.department or "",
+        "source": record.source or "",
+        "date": record.reply_date or "",
+        "record_id": record.id,
+    }
 
 
 def send_record(
@@ -187,10 +215,8 @@ def send_record(
     ]
     dispatcher.utter_message(
         response=response,
-        title=record.title,
-        attribution=attribution(record),
+        **record_fields(record),
         excerpt=excerpt(record.reply, settings.excerpt_chars),
-        record_id=record.id,
         record_entity=json.dumps({ENTITY_RECORD: record.id}),
         buttons=buttons,
     )
@@ -226,8 +252,8 @@ class ArchiveAction(Action, ABC):
                 type(exc).__name__,
             )
         dispatcher.messages.clear()
-        dispatcher.utter_message(response="utter_technical_problem")
-        dispatcher.utter_message(response="utter_safety_advice")
+        dispatcher.utter_message(response=UTTER_TECHNICAL_PROBLEM)
+        dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
         return []
 
     @abstractmethod
@@ -279,7 +305,7 @@ class ActionAnswerFromArchive(ArchiveAction):
         if reply.kind == OFFER:
             offered = [r.id for r in reply.offered]
             offer(dispatcher, reply.offered, domain)
-            dispatcher.utter_message(response="utter_safety_advice")
+            dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
             return [
                 SlotSet(SLOT_HITS, offered),
                 SlotSet(SLOT_SHOWN, []),
@@ -287,8 +313,8 @@ class ActionAnswerFromArchive(ArchiveAction):
                 SlotSet(SLOT_OFFERED, offered),
             ]
         if reply.kind != ANSWER or reply.answer is None:
-            dispatcher.utter_message(response="utter_no_match")
-            dispatcher.utter_message(response="utter_safety_advice")
+            dispatcher.utter_message(response=UTTER_NO_MATCH)
+            dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
             return [
                 SlotSet(SLOT_HITS, []),
                 SlotSet(SLOT_SHOWN, []),
@@ -296,8 +322,8 @@ class ActionAnswerFromArchive(ArchiveAction):
                 SlotSet(SLOT_OFFERED, []),
             ]
         answer = reply.answer
-        send_record(dispatcher, "utter_archive_answer", answer.record, settings, answer.similar)
-        dispatcher.utter_message(response="utter_safety_advice")
+        send_record(dispatcher, UTTER_ARCHIVE_ANSWER, answer.record, settings, answer.similar)
+        dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
         good = [h.record.id for h in shown(hits, settings.max_wrong)]
         return [
             SlotSet(SLOT_HITS, good),
@@ -316,10 +342,8 @@ def offer(dispatcher: CollectingDispatcher, records: Iterable[Record], domain: D
         }
         for record in records
     ]
-    buttons.append(
-        {"title": response_text(domain, "utter_none_of_these"), "payload": NONE_OF_THESE}
-    )
-    dispatcher.utter_message(response="utter_close_questions", buttons=buttons)
+    buttons.append({"title": response_text(domain, UTTER_NONE_OF_THESE), "payload": NONE_OF_THESE})
+    dispatcher.utter_message(response=UTTER_CLOSE_QUESTIONS, buttons=buttons)
 
 
 def response_text(domain: DomainDict, name: str) -> str:
@@ -345,7 +369,7 @@ def nothing_shown(
     typed = latest_text(tracker)
     if typed and is_health_text(typed, care_words=False):
         return ActionAnswerFromArchive(services).search(dispatcher, tracker, settings, domain)
-    dispatcher.utter_message(response="utter_nothing_shown_yet")
+    dispatcher.utter_message(response=UTTER_NOTHING_SHOWN_YET)
     return []
 
 
@@ -367,12 +391,9 @@ class ActionShowFullReply(ArchiveAction):
         if record is None:
             return nothing_shown(dispatcher, tracker, settings, self.services, domain)
         dispatcher.utter_message(
-            response="utter_full_reply",
-            title=record.title,
-            attribution=attribution(record),
-            reply=record.reply,
+            response=UTTER_FULL_REPLY, **record_fields(record), reply=record.reply
         )
-        dispatcher.utter_message(response="utter_safety_advice")
+        dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
         return []
 
 
@@ -399,17 +420,17 @@ class ActionShowSimilar(ArchiveAction):
         choice = picked[0] if picked and picked[0] in hits else (unseen[0] if unseen else None)
         record = self.services.index.get(choice) if choice else None
         if record is None:
-            dispatcher.utter_message(response="utter_no_more_similar")
-            dispatcher.utter_message(response="utter_safety_advice")
+            dispatcher.utter_message(response=UTTER_NO_MORE_SIMILAR)
+            dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
             return []
         offered: list[str] = list(tracker.get_slot(SLOT_OFFERED) or [])
         shown = [*shown, record.id] if record.id not in shown else shown
         others = [i for i in hits if i not in shown][: settings.max_similar]
         similar = [r for r in (self.services.index.get(i) for i in others) if r is not None]
         chosen = record.id in offered
-        response = "utter_chosen_answer" if chosen else "utter_similar_answer"
+        response = UTTER_CHOSEN_ANSWER if chosen else UTTER_SIMILAR_ANSWER
         send_record(dispatcher, response, record, settings, similar)
-        dispatcher.utter_message(response="utter_safety_advice")
+        dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
         events: list[EventType] = [SlotSet(SLOT_SHOWN, shown), SlotSet(SLOT_CURRENT, record.id)]
         if chosen:
             kept = {"record_id": record.id, "offered": offered}
@@ -433,15 +454,14 @@ class ActionNoneOfThese(ArchiveAction):
         domain: DomainDict,
     ) -> list[EventType]:
         offered: list[str] = list(tracker.get_slot(SLOT_OFFERED) or [])
-        dispatcher.utter_message(response="utter_no_match")
-        dispatcher.utter_message(response="utter_safety_advice")
+        dispatcher.utter_message(response=UTTER_NO_MATCH)
+        dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
         events: list[EventType] = [SlotSet(SLOT_HITS, []), SlotSet(SLOT_OFFERED, [])]
         if offered:
             events.append(SlotSet(SLOT_CHOICE, {"record_id": None, "offered": offered}))
         return events
 
 
-SLOT_FEEDBACK = "feedback"
 #: Feedback intents and the rating each one records.
 FEEDBACK_RATINGS = {"feedback_helpful": "helpful", "feedback_unhelpful": "unhelpful"}
 #: A typed message longer than this (in words) that reads as a health question is a new
@@ -475,8 +495,6 @@ class ActionRecordFeedback(ArchiveAction):
         if rating is None or not record_id:
             return nothing_shown(dispatcher, tracker, settings, self.services, domain)
         dispatcher.utter_message(
-            response="utter_feedback_thanks"
-            if rating == "helpful"
-            else "utter_feedback_not_helpful"
+            response=UTTER_FEEDBACK_THANKS if rating == "helpful" else UTTER_FEEDBACK_NOT_HELPFUL
         )
         return [SlotSet(SLOT_FEEDBACK, {"rating": rating, "record_id": str(record_id)})]

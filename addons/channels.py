@@ -31,6 +31,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons import privacy, stores
+from addons.cards import deliver, for_input, named
 from addons.platforms.botframework import BotFrameworkChannel
 from addons.platforms.facebook import FacebookChannel
 from addons.platforms.handlers import Handler, is_webhook_post
@@ -41,6 +42,17 @@ from addons.policies import GUARD_URGENT_KEY, patient_messages
 from addons.responses import DOMAIN, response_text
 from addons.widget import WidgetSocketIOInput
 from bot.inbound import MAX_MESSAGE_CHARS, MAX_SCAN_CHARS, body_problem, clean, screen
+from bot.names import (
+    SLOT_CRISIS_LINE,
+    SLOT_EMERGENCY_NUMBER,
+    UTTER_DEFAULT,
+    UTTER_EMERGENCY,
+    UTTER_MESSAGE_TOO_LONG,
+    UTTER_SAFETY_ADVICE,
+    UTTER_SELF_HARM,
+    UTTER_SLOW_DOWN,
+    UTTER_TECHNICAL_PROBLEM,
+)
 from bot.ratelimit import RateLimiter, retry_after, shared_limiter
 from bot.safety import Level
 from bot.safety.session import safety_decision
@@ -66,18 +78,39 @@ class FallbackReplies:
 
     def __init__(self, settings: Settings, domain_path: Path = DOMAIN) -> None:
         values = {
-            "emergency_number": settings.emergency_number,
-            "crisis_line": settings.crisis_line,
+            SLOT_EMERGENCY_NUMBER: settings.emergency_number,
+            SLOT_CRISIS_LINE: settings.crisis_line,
         }
-        self.emergency = response_text("utter_emergency", domain_path, **values)
-        self.self_harm = response_text("utter_self_harm", domain_path, **values)
-        self.safety = response_text("utter_safety_advice", domain_path)
-        self.problem = [response_text("utter_technical_problem", domain_path), self.safety]
+        self.emergency = response_text(UTTER_EMERGENCY, domain_path, **values)
+        self.self_harm = response_text(UTTER_SELF_HARM, domain_path, **values)
+        self.safety = response_text(UTTER_SAFETY_ADVICE, domain_path)
+        self.problem = [response_text(UTTER_TECHNICAL_PROBLEM, domain_path), self.safety]
         self.too_long = response_text(
-            "utter_message_too_long", domain_path, max_chars=f"{settings.max_message_chars:,}"
+            UTTER_MESSAGE_TOO_LONG, domain_path, max_chars=f"{settings.max_message_chars:,}"
         )
-        self.not_understood = response_text("utter_default", domain_path)
-        self.slow_down = response_text("utter_slow_down", domain_path, **values)
+        self.not_understood = response_text(UTTER_DEFAULT, domain_path)
+        self.slow_down = response_text(UTTER_SLOW_DOWN, domain_path, **values)
+        #: text -> the response it is, so that each goes out named (addons/cards.py)
+        self.names = {
+            self.emergency: UTTER_EMERGENCY,
+            self.self_harm: UTTER_SELF_HARM,
+            self.safety: UTTER_SAFETY_ADVICE,
+            self.problem[0]: UTTER_TECHNICAL_PROBLEM,
+            self.too_long: UTTER_MESSAGE_TOO_LONG,
+            self.not_understood: UTTER_DEFAULT,
+            self.slow_down: UTTER_SLOW_DOWN,
+        }
+        self.values = values
+
+    def message(self, text: str) -> dict[str, Any]:
+        """One of these texts as a bot message, named by its response (the emergency
+        and crisis messages with their numbers, as their ``custom:`` in the domain)."""
+        name = self.names[text]
+        fields = {
+            UTTER_EMERGENCY: {SLOT_EMERGENCY_NUMBER: self.values[SLOT_EMERGENCY_NUMBER]},
+            UTTER_SELF_HARM: self.values,
+        }.get(name, {})
+        return named(name, text, **fields)
 
     def urgent(self, texts: Sequence[str]) -> list[str]:
         """The emergency or crisis message when the session's messages call for it."""
@@ -116,7 +149,7 @@ class WatchedOutput(OutputChannel):
         if self.turn is not None and self.turn.unreadable:
             return
         self.sent += 1
-        await self.inner.send_response(recipient_id, message)
+        await deliver(self.inner, recipient_id, message)
 
 
 async def _no_history(sender_id: str) -> list[str]:
@@ -167,7 +200,7 @@ def guard(
         if watched.sent:
             return  # the real answer arrived while the fallback was being chosen
         for reply in chosen:
-            await watched.inner.send_response(message.sender_id or "", {"text": reply})
+            await deliver(watched.inner, message.sender_id or "", replies.message(reply))
 
     async def store_fallback(
         message: UserMessage, watched: WatchedOutput, turn: stores.Turn, task: asyncio.Task[Any]
@@ -190,14 +223,14 @@ def guard(
             chosen = list(replies.problem)  # answered, but the turn is not kept
             logger.error("the conversation could not be saved; sending the fallback reply")
         for reply in chosen:
-            await watched.inner.send_response(message.sender_id or "", {"text": reply})
+            await deliver(watched.inner, message.sender_id or "", replies.message(reply))
 
     async def send(watched: WatchedOutput, sender: str, texts: Sequence[str]) -> None:
         for reply in texts:
-            await watched.inner.send_response(sender, {"text": reply})
+            await deliver(watched.inner, sender, replies.message(reply))
 
     async def guarded(message: UserMessage) -> None:
-        watched = WatchedOutput(message.output_channel)
+        watched = WatchedOutput(for_input(message.input_channel, message.output_channel))
         message.output_channel = watched
         sender = message.sender_id or ""
         text = clean(message.text) if isinstance(message.text, str) else None

@@ -35,16 +35,20 @@ from rasa.shared.core.events import (
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.names import (
+    SLOT_CRISIS_LINE,
+    SLOT_EMERGENCY_NUMBER,
+    UTTER_EMERGENCY,
+    UTTER_SELF_HARM,
+)
 from bot.safety import Assessment, Level
 from bot.safety.session import safety_decision
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
 
-EMERGENCY_RESPONSE = "utter_emergency"
-CRISIS_RESPONSE = "utter_self_harm"
-SLOT_EMERGENCY_NUMBER = "emergency_number"
-SLOT_CRISIS_LINE = "crisis_line"
+EMERGENCY_RESPONSE = UTTER_EMERGENCY
+CRISIS_RESPONSE = UTTER_SELF_HARM
 #: Above RulePolicy (6): the safety decision wins every tie at full confidence.
 PRIORITY = 10
 

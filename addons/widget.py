@@ -4,8 +4,11 @@
 ``widget/`` at ``/webhooks/widget/``, same origin as the socket.io channel the page talks
 to. The socket.io client comes from ``widget/node_modules`` (``npm ci`` in ``widget/``);
 nothing is fetched from a CDN. The channel receives no messages itself; it also serves
-``config.json``: the disclaimer and the openings of the safety advice and emergency
-messages, read from ``domain.yml`` so that the page has no text of its own to keep in step.
+``config.json``: the disclaimer, read from ``domain.yml``, and the emergency number. The
+page draws each bot message by the response it names (``addons/cards.py``), never by its
+wording; its own labels are data attributes of ``index.html``. Another site embeds the
+chat with one script tag (``widget.js`` then loads the page's markup, its style and the
+socket.io client from this channel; ``widget/README.md``).
 
 ``WidgetSocketIOInput`` is Rasa's socket.io channel with these changes:
 
@@ -25,8 +28,16 @@ messages, read from ``domain.yml`` so that the page has no text of its own to ke
   (default: the server's own origin, ``http://127.0.0.1:PORT`` and
   ``http://localhost:PORT``); Rasa's server accepts every origin.
 * A bot message goes out as one ``bot_uttered`` event, text whole (Rasa's cuts it at
-  every blank line, which tears an answer card apart), with ``buttons`` and the same as
-  ``quick_replies``.
+  every blank line, which tears an answer card apart): ``{"text", "buttons",
+  "metadata": {"custom": <card>}}``. The card (``{"response": "utter_archive_answer",
+  "title": ...}``) is what our page draws; a stock client such as rasa-webchat 1.0.1
+  ignores ``metadata`` and shows the text and buttons (it shows nothing for a message
+  with any other key beside ``text`` and ``buttons``, such as ``custom`` or
+  ``quick_replies``).
+* **CORS once.** python-engineio answers a socket.io request's CORS itself (for the
+  allowed origins only); Sanic-CORS (``rasa run --cors``) is told to leave those
+  responses alone, else the ``Access-Control-Allow-Origin`` header comes twice and
+  browsers refuse the response.
 * A ``user_uttered`` payload that is not an object, or a message that is not text,
   reaches the guard as an empty message (Rasa's handler would fail in silence).
 * **Limits.** A packet over :data:`bot.inbound.MAX_BODY_BYTES` closes the socket before it
@@ -56,11 +67,14 @@ from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIO
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sanic_cors.core import SANIC_CORS_EVALUATED
 from socketio import AsyncServer
 
+from addons.cards import named
 from addons.platforms.handlers import Handler
 from addons.responses import DOMAIN, response_text
 from bot.inbound import MAX_BODY_BYTES
+from bot.names import UTTER_DISCLAIMER, UTTER_SLOW_DOWN
 from bot.ratelimit import shared_limiter
 from bot.secrets import session_secret
 from bot.settings import PROJECT_ROOT, Settings, load_settings
@@ -99,24 +113,12 @@ SECURITY_HEADERS = {
 }
 
 
-def opening(text: str) -> str:
-    """The first sentence of a response, up to its first placeholder."""
-    text = " ".join(text.split()).split("{")[0]
-    match = re.match(r".+?[.!?](?=\s|$)", text)
-    return (match.group(0) if match else text).strip()
-
-
-def page_config(domain_path: Path = DOMAIN) -> dict[str, Any]:
-    """What the page needs from the domain and the settings."""
-
-    def text(name: str) -> str:
-        return " ".join(response_text(name, domain_path).split())
-
-    settings = load_settings()
+def page_config(domain_path: Path = DOMAIN, settings: Settings | None = None) -> dict[str, Any]:
+    """What the page needs from the domain and the settings: the disclaimer and the
+    emergency number (its status lines name it while the server cannot be reached)."""
+    settings = settings or load_settings()
     return {
-        "disclaimer": text("utter_disclaimer"),
-        "safety": [opening(text("utter_safety_advice"))],
-        "emergency": [opening(text("utter_emergency")), opening(text("utter_self_harm"))],
+        "disclaimer": " ".join(response_text(UTTER_DISCLAIMER, domain_path).split()),
         "emergency_number": settings.emergency_number,
     }
 
@@ -182,20 +184,37 @@ async def _awaited(result: Any) -> None:
         await result
 
 
+def bot_event(
+    text: str, buttons: list[dict[str, Any]] | None = None, card: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The ``bot_uttered`` event of one bot message: ``text``, ``buttons`` when there are
+    any, and the card under ``metadata.custom`` (where stock clients do not look)."""
+    event: dict[str, Any] = {"text": text.strip()}
+    if buttons:
+        event["buttons"] = [{"title": b["title"], "payload": b["payload"]} for b in buttons]
+    if card is not None:
+        event["metadata"] = {"custom": card}
+    return event
+
+
 class WidgetSocketIOOutput(SocketIOOutput):
-    """One ``bot_uttered`` event per bot message, text whole, buttons attached."""
+    """One ``bot_uttered`` event per bot message, text whole, buttons and card attached."""
+
+    async def send_card(
+        self, recipient_id: str, message: dict[str, Any], card: dict[str, Any]
+    ) -> None:
+        buttons = message.get("buttons") or message.get("quick_replies")
+        await self._send_message(
+            recipient_id, bot_event(str(message.get("text") or ""), buttons, card)
+        )
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        await self._send_message(recipient_id, {"text": text.strip()})
+        await self._send_message(recipient_id, bot_event(text))
 
     async def send_text_with_buttons(
         self, recipient_id: str, text: str, buttons: list[dict[str, Any]], **kwargs: Any
     ) -> None:
-        options = [{"title": b["title"], "payload": b["payload"]} for b in buttons]
-        quick = [{"content_type": "text", **o} for o in options]
-        await self._send_message(
-            recipient_id, {"text": text.strip(), "buttons": options, "quick_replies": quick}
-        )
+        await self._send_message(recipient_id, bot_event(text, buttons))
 
     async def send_quick_replies(
         self, recipient_id: str, text: str, quick_replies: list[dict[str, Any]], **kwargs: Any
@@ -212,15 +231,25 @@ class WidgetSocketIOInput(SocketIOInput):
         key = session_secret(settings).encode()
         idle = settings.session_idle_minutes * 60
         limiter = shared_limiter(settings)
-        slow_down = response_text(
-            "utter_slow_down", emergency_number=settings.emergency_number
-        ).strip()
+        number = settings.emergency_number
+        slow_down = named(UTTER_SLOW_DOWN, response_text(UTTER_SLOW_DOWN, emergency_number=number))
+        slow_down_event = bot_event(slow_down["text"], card=slow_down["custom"])
         sio = AsyncServer(
             async_mode="sanic",
             cors_allowed_origins=origin_check(settings),
             # a bigger packet closes the socket before anything reads it
             max_http_buffer_size=MAX_BODY_BYTES,
         )
+        handle_request = sio.eio.handle_request
+
+        async def cors_once(request: Request, *args: Any) -> Any:
+            # python-engineio sets the CORS headers (allowed origins only): Sanic-CORS,
+            # which adds its own to every response, skips a request marked evaluated
+            setattr(request.ctx, SANIC_CORS_EVALUATED, "1")
+            return await handle_request(request, *args)
+
+        # before the blueprint attaches the server's route to the app
+        sio.eio.handle_request = cors_once
         blueprint = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
         namespace = self.namespace
@@ -273,12 +302,12 @@ class WidgetSocketIOInput(SocketIOInput):
 
         async def user_uttered(sid: str, data: Any = None) -> Any:
             if not limiter.allow("address", addresses.get(sid, "")):
-                await sio.emit(self.bot_message_evt, {"text": slow_down}, room=sid)
+                await sio.emit(self.bot_message_evt, slow_down_event, room=sid)
                 return None
             current = joined.get(sid)
             session_id = current[0] if current else await join(sid, None)
             if session_id is None:
-                await sio.emit(self.bot_message_evt, {"text": slow_down}, room=sid)
+                await sio.emit(self.bot_message_evt, slow_down_event, room=sid)
                 return None
             if current and time.time() - current[1] > RENEW_SECONDS:
                 await confirm(sid, session_id)  # the page keeps the renewed id

@@ -25,16 +25,16 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from bot import conversations
+from bot.database import WARM_UP_SENDER
 from bot.errors import BotError, ServiceError
 from bot.http import HttpClient
+from bot.names import UTTER_TECHNICAL_PROBLEM, response_name
 from bot.secrets import actions_token, rest_token, write_private
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
@@ -47,8 +47,6 @@ WARM_UP_MESSAGE = (
     "For a few weeks the muscles in my arms have been twitching and my left hand "
     "sometimes feels weaker. What could cause this?"
 )
-# Sender ids starting with this are the launcher's own, never a patient's.
-WARM_UP_SENDER = "neurobot-warmup-"
 # How the REST channel stores them (addons.channels.REST_SENDER_PREFIX + sender): the
 # start deletes the previous runs' warm-up conversations.
 WARM_UP_CONVERSATION = "rest:" + WARM_UP_SENDER
@@ -224,32 +222,19 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], seconds: float) ->
     raise ServiceError(f"{url} did not answer within {seconds:.0f} s")
 
 
-def _normalise(text: str) -> str:
-    return " ".join(text.split())
-
-
-def response_texts(name: str, domain: Path = DOMAIN) -> frozenset[str]:
-    """Every text variation of response ``name`` in ``domain``, whitespace normalised."""
-    data = yaml.safe_load(domain.read_text(encoding="utf-8"))
-    return frozenset(_normalise(str(v["text"])) for v in data["responses"][name] if "text" in v)
-
-
-def is_real_answer(messages: Any, fallback: Collection[str]) -> bool:
-    """Whether a REST reply is the bot's own answer rather than the channel's fallback.
-
-    Args:
-        messages: The decoded JSON answer of ``/webhooks/rest/webhook``.
-        fallback: The normalised texts of ``utter_technical_problem``.
+def is_real_answer(messages: Any) -> bool:
+    """Whether a REST reply is the bot's own answer rather than the channel's fallback,
+    by the responses its messages name (their card payloads), never by their wording.
 
     Returns:
-        True for a non-empty reply none of whose messages is the technical-problem text:
-        an archive answer or the honest no-match both count.
+        True for a non-empty reply whose first message names a response and none of
+        whose messages is ``utter_technical_problem``: an archive answer or the honest
+        no-match both count.
     """
     if not isinstance(messages, list) or not messages:
         return False
-    return not any(
-        isinstance(m, dict) and _normalise(str(m.get("text") or "")) in fallback for m in messages
-    )
+    names = [response_name(m) if isinstance(m, dict) else None for m in messages]
+    return names[0] is not None and UTTER_TECHNICAL_PROBLEM not in names
 
 
 def warm_up(
@@ -257,7 +242,6 @@ def warm_up(
     seconds: float = WARM_UP_SECONDS,
     processes: Sequence[subprocess.Popen[bytes]] = (),
     message: str = WARM_UP_MESSAGE,
-    domain: Path = DOMAIN,
 ) -> float:
     """Send a symptom description over REST until the bot gives it a real answer.
 
@@ -272,7 +256,6 @@ def warm_up(
         seconds: How long to keep trying.
         processes: Servers whose exit ends the warm-up at once.
         message: The patient-like message to send.
-        domain: Where the technical-problem texts are read from.
 
     Returns:
         Seconds from the first try to the first real answer.
@@ -280,7 +263,6 @@ def warm_up(
     Raises:
         ServiceError: A process exited, or no real answer came within ``seconds``.
     """
-    fallback = response_texts("utter_technical_problem", domain)
     url = f"{base_url}/webhooks/rest/webhook"
     headers = {"Authorization": f"Bearer {rest_token(load_settings())}"}
     start = time.monotonic()
@@ -303,7 +285,7 @@ def warm_up(
             except ServiceError as exc:
                 last = str(exc)
             else:
-                if is_real_answer(reply, fallback):
+                if is_real_answer(reply):
                     return time.monotonic() - start
                 last = f"the reply {reply!r:.200}"
             time.sleep(1.0)

@@ -5,10 +5,11 @@
 by default this deployment's: ``NEUROBOT_REST_TOKEN`` or ``var/rest_token``) or
 socket.io, names the
 ``domain.yml`` response each bot message came from, and counts outcomes: emergency,
-crisis, archive answer, honest no-match, ... A reply is never judged by guessing from its
-wording: each response text becomes a pattern (placeholders are wildcards) and a message
-that matches none is reported as *unrecognised*, which means the domain and the server
-disagree.
+crisis, archive answer, honest no-match, ... A reply is never judged from its wording:
+every message the server sends names its response in its card payload
+(``{"response": "utter_no_match", ...}``: ``custom`` over REST, ``metadata.custom`` over
+socket.io), and a message that names none of the domain's responses is reported as
+*unrecognised*, which means the domain and the server disagree.
 
 Case files are JSON Lines, one case a line, the message in ``texts`` (a list: a
 multi-turn conversation, judged by the replies to its last message), ``text``, ``q`` or
@@ -27,7 +28,6 @@ import argparse
 import json
 import queue
 import random
-import re
 import sys
 import threading
 import time
@@ -45,6 +45,21 @@ import yaml
 from bot.errors import ArchiveFormatError, BotError, ServiceError
 from bot.http import HttpClient
 from bot.jsonl import json_objects
+from bot.names import (
+    UTTER_ARCHIVE_ANSWER,
+    UTTER_CHOSEN_ANSWER,
+    UTTER_CLOSE_QUESTIONS,
+    UTTER_DEFAULT,
+    UTTER_EMERGENCY,
+    UTTER_FULL_REPLY,
+    UTTER_NO_MATCH,
+    UTTER_OUT_OF_SCOPE,
+    UTTER_SAFETY_ADVICE,
+    UTTER_SELF_HARM,
+    UTTER_SIMILAR_ANSWER,
+    UTTER_TECHNICAL_PROBLEM,
+    response_name,
+)
 from bot.secrets import rest_token
 from bot.settings import PROJECT_ROOT, load_settings
 from bot.stats import percentile
@@ -61,7 +76,7 @@ SAMPLE_SEED = 20240611
 #: Fields holding a case's message, in the order they are looked for.
 TEXT_FIELDS = ("texts", "text", "q", "Question")
 #: Message keys that are not part of what the patient reads.
-_ENVELOPE = frozenset({"recipient_id", "buttons", "quick_replies"})
+_ENVELOPE = frozenset({"recipient_id", "buttons", "quick_replies", "metadata"})
 
 
 class Outcome(str, Enum):
@@ -123,17 +138,17 @@ PRIORITY = (
 
 #: The response -> outcome table; responses not listed (greet, goodbye, ...) are "other".
 OUTCOME_OF_RESPONSE = {
-    "utter_emergency": Outcome.EMERGENCY,
-    "utter_self_harm": Outcome.CRISIS,
-    "utter_technical_problem": Outcome.FALLBACK,
-    "utter_archive_answer": Outcome.ANSWER,
-    "utter_similar_answer": Outcome.ANSWER,
-    "utter_chosen_answer": Outcome.ANSWER,
-    "utter_full_reply": Outcome.ANSWER,
-    "utter_close_questions": Outcome.OFFER,
-    "utter_no_match": Outcome.NO_MATCH,
-    "utter_default": Outcome.NOT_UNDERSTOOD,
-    "utter_out_of_scope": Outcome.OUT_OF_SCOPE,
+    UTTER_EMERGENCY: Outcome.EMERGENCY,
+    UTTER_SELF_HARM: Outcome.CRISIS,
+    UTTER_TECHNICAL_PROBLEM: Outcome.FALLBACK,
+    UTTER_ARCHIVE_ANSWER: Outcome.ANSWER,
+    UTTER_SIMILAR_ANSWER: Outcome.ANSWER,
+    UTTER_CHOSEN_ANSWER: Outcome.ANSWER,
+    UTTER_FULL_REPLY: Outcome.ANSWER,
+    UTTER_CLOSE_QUESTIONS: Outcome.OFFER,
+    UTTER_NO_MATCH: Outcome.NO_MATCH,
+    UTTER_DEFAULT: Outcome.NOT_UNDERSTOOD,
+    UTTER_OUT_OF_SCOPE: Outcome.OUT_OF_SCOPE,
 }
 #: Response name prefixes -> outcome, for families of responses (forms' questions).
 OUTCOME_OF_PREFIX = (
@@ -141,7 +156,7 @@ OUTCOME_OF_PREFIX = (
     ("utter_check_", Outcome.CLARIFY),
 )
 #: Sent alongside an outcome, never one by itself.
-SAFETY_ADVICE = "utter_safety_advice"
+SAFETY_ADVICE = UTTER_SAFETY_ADVICE
 
 EMERGENCY_OUTCOMES = frozenset({Outcome.EMERGENCY, Outcome.CRISIS})
 NOT_EMERGENCY = frozenset(Outcome) - EMERGENCY_OUTCOMES
@@ -152,77 +167,6 @@ class CaseFileError(BotError):
 
 
 # --- naming the response a message came from -------------------------------------------
-
-_PLACEHOLDER = re.compile(r"\{[^{}\s]+\}")
-
-
-@dataclass(frozen=True)
-class ResponsePattern:
-    """One variation of a domain response as a pattern.
-
-    Attributes:
-        name: The response name (``utter_no_match``).
-        regex: Matches the whole text, placeholders as non-greedy wildcards.
-        literal: Characters of fixed text: of two matching patterns the one with more
-            fixed text is the more specific.
-        head: The first fixed word when the text starts with one, a cheap pre-check.
-        custom: The ``custom`` payload of the variation, when it has one.
-    """
-
-    name: str
-    regex: re.Pattern[str] | None
-    literal: int
-    head: str = ""
-    custom: Any = None
-
-
-def text_regex(text: str) -> tuple[re.Pattern[str], int, str]:
-    """Turn a response text into a pattern matching every rendering of it.
-
-    Placeholders (``{title}``) become non-greedy wildcards; whitespace between words is
-    any run of whitespace, and optional next to a placeholder (an empty value).
-
-    Returns:
-        The compiled pattern, the number of fixed characters and the first fixed word
-        ("" when the text starts with a placeholder).
-    """
-    literals = _PLACEHOLDER.split(text)
-    parts: list[str] = []
-    literal = 0
-    for index, piece in enumerate(literals):
-        words = piece.split()
-        if index and (words or index == len(literals) - 1):
-            parts.append(".*?")  # adjacent placeholders share one wildcard
-        literal += sum(len(w) for w in words)
-        parts.append(r"\s*" + r"\s+".join(map(re.escape, words)) + (r"\s*" if words else ""))
-    head_words = literals[0].split()
-    return re.compile("".join(parts), re.DOTALL), literal, head_words[0] if head_words else ""
-
-
-def _custom_matches(template: Any, value: Any) -> bool:
-    if isinstance(template, dict):
-        return (
-            isinstance(value, dict)
-            and set(template) == set(value)
-            and all(_custom_matches(template[k], value[k]) for k in template)
-        )
-    if isinstance(template, str):
-        if _PLACEHOLDER.search(template):
-            return not isinstance(value, str) or bool(text_regex(template)[0].fullmatch(value))
-        return isinstance(value, str) and value.split() == template.split()
-    if isinstance(template, list):
-        return isinstance(value, list)
-    return bool(template == value)
-
-
-def _custom_literal(template: Any) -> int:
-    if isinstance(template, dict):
-        return len(template) + sum(_custom_literal(v) for v in template.values())
-    if isinstance(template, list):
-        return sum(_custom_literal(v) for v in template)
-    if isinstance(template, str):
-        return len("".join(_PLACEHOLDER.sub("", template).split()))
-    return 1
 
 
 def _message_text(message: Mapping[str, Any]) -> str | None:
@@ -240,26 +184,18 @@ def describe(message: Mapping[str, Any]) -> str:
 
 
 class ResponseMatcher:
-    """Names the domain response each bot message came from.
+    """Names the domain response each bot message came from, by the name the message
+    carries (``addons/cards.py`` names every message the server sends), never by its
+    wording.
 
-    Rasa's REST and socket.io output channels cut a text without buttons at blank
-    lines, one message per paragraph; the matcher therefore splits a reply into runs of
-    consecutive messages, each run one response, choosing the split that explains the
-    most fixed text (so a wildcard never swallows the safety advice that follows it).
+    Rasa's REST channel cuts a text without buttons at blank lines, the card on the
+    first part only: a text part without a name that follows a named message is the
+    rest of that message. A name the domain does not have, or a first message without
+    one, is unrecognised: the domain and the server disagree.
     """
 
-    def __init__(self, responses: Mapping[str, Any]) -> None:
-        self.patterns: list[ResponsePattern] = []
-        for name, variations in responses.items():
-            for variation in variations or ():
-                if "text" in variation:
-                    regex, literal, head = text_regex(str(variation["text"]))
-                    self.patterns.append(ResponsePattern(name, regex, literal, head))
-                elif "custom" in variation:
-                    custom = variation["custom"]
-                    self.patterns.append(
-                        ResponsePattern(name, None, _custom_literal(custom), custom=custom)
-                    )
+    def __init__(self, responses: Iterable[str]) -> None:
+        self.names = frozenset(responses)
 
     @classmethod
     def from_domain(cls, path: Path = DOMAIN) -> ResponseMatcher:
@@ -267,55 +203,16 @@ class ResponseMatcher:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         return cls(data.get("responses") or {})
 
-    def _run(self, run: Sequence[Mapping[str, Any]]) -> tuple[str, int] | None:
-        """The best response explaining ``run`` as one response, with its fixed length."""
-        texts = [_message_text(m) for m in run]
-        best: tuple[str, int] | None = None
-        if any(t is None for t in texts):
-            if len(run) != 1:
-                return None
-            custom = run[0].get("custom", {k: v for k, v in run[0].items() if k not in _ENVELOPE})
-            candidates = [
-                p
-                for p in self.patterns
-                if p.custom is not None and _custom_matches(p.custom, custom)
-            ]
-        else:
-            joined = "\n\n".join(t.strip() for t in texts if t is not None)
-            candidates = [
-                p
-                for p in self.patterns
-                if p.regex is not None
-                and joined.startswith(p.head)
-                and p.regex.fullmatch(joined) is not None
-            ]
-        for pattern in candidates:
-            if best is None or pattern.literal > best[1]:
-                best = (pattern.name, pattern.literal)
-        return best
-
     def match(self, messages: Sequence[Mapping[str, Any]]) -> tuple[str | None, ...]:
         """One response name per message (None: no response explains it)."""
-        count = len(messages)
-        # best[end]: (fixed characters explained, -unrecognised messages) for messages[:end]
-        best: list[tuple[int, int]] = [(0, 0)] + [(-1, -count - 1)] * count
-        back: list[tuple[int, str | None]] = [(0, None)] * (count + 1)
-        for end in range(1, count + 1):
-            best[end] = (best[end - 1][0], best[end - 1][1] - 1)
-            back[end] = (end - 1, None)
-            for start in range(end):
-                found = self._run(messages[start:end])
-                if found is None:
-                    continue
-                score = (best[start][0] + found[1], best[start][1])
-                if score > best[end]:
-                    best[end], back[end] = score, (start, found[0])
-        names: list[str | None] = [None] * count
-        end = count
-        while end:
-            start, name = back[end]
-            names[start:end] = [name] * (end - start)
-            end = start
+        names: list[str | None] = []
+        current: str | None = None
+        for message in messages:
+            name = response_name(message)
+            if name is None and _message_text(message) is not None:
+                name = current  # the rest of a text cut at blank lines
+            current = name if name in self.names else None
+            names.append(current)
         return tuple(names)
 
 

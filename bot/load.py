@@ -64,6 +64,12 @@ from bot.archive import read_archive
 from bot.cluster import DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, free_port
 from bot.errors import BotError, ServiceError
 from bot.live import ResponseMatcher
+from bot.names import (
+    UTTER_ARCHIVE_ANSWER,
+    UTTER_FULL_REPLY,
+    UTTER_NOTHING_SHOWN_YET,
+    UTTER_TECHNICAL_PROBLEM,
+)
 from bot.secrets import rest_token
 from bot.settings import PROJECT_ROOT, load_settings
 from bot.stats import percentile
@@ -76,10 +82,10 @@ QUIET_SECONDS = 0.4
 REPLY_TIMEOUT = 15.0
 #: Seconds a profile may take to start (model loading and warm-up included).
 START_SECONDS = 420.0
-ANSWER = "utter_archive_answer"
-FULL_REPLY = "utter_full_reply"
-NOTHING_SHOWN = "utter_nothing_shown_yet"
-FALLBACK = "utter_technical_problem"
+ANSWER = UTTER_ARCHIVE_ANSWER
+FULL_REPLY = UTTER_FULL_REPLY
+NOTHING_SHOWN = UTTER_NOTHING_SHOWN_YET
+FALLBACK = UTTER_TECHNICAL_PROBLEM
 #: Log lines worth showing after a fault (never patient text: the logs hold none at INFO).
 LOG_WORDS = re.compile(
     r"error|exception|refused|unavailable|lock|exited|restart|warn|timed out|fallback|"

@@ -36,6 +36,7 @@ LAYERS: dict[str, str] = {
     "bot.text": "core",
     "bot.stats": "core",
     "bot.database": "core",
+    "bot.names": "core",
     "bot.domain": "core",
     # the product: archive, search, safety, answers; what a patient's message meets
     "bot.records": "product",

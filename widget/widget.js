@@ -1,48 +1,51 @@
-/* Neurobot demo widget: a small client of Rasa's socket.io channel.
+/* Neurobot web chat: a small client of the bot's socket.io channel.
  *
+ * - Every bot message names its response in a card payload (bot_uttered's
+ *   metadata.custom: {"response": "utter_archive_answer", "title": ..., ...}); the page
+ *   draws by that name and those fields, never by the message's wording: the archive
+ *   answers as cards, the emergency and crisis messages as an alert, the safety advice
+ *   as a framed note, anything else as a bubble with its text.
+ * - Every word of its own (labels, status lines) comes from the chat's markup: data
+ *   attributes of the element with id "neurobot" (index.html). The disclaimer and the
+ *   emergency number come from the server (config.json, read from domain.yml and the
+ *   settings).
+ * - On another site, <div id="neurobot"></div> and this script's tag are enough: the
+ *   script finds the bot's address in its own src, loads the chat's markup (index.html),
+ *   its style and the socket.io client from there. NEUROBOT_ALLOWED_ORIGINS must name
+ *   the site's origin.
  * - The session id is handed out and signed by the server (session_confirm); it lives in
  *   localStorage and is sent with session_request, so a reload continues the same
  *   conversation. The messages shown are kept in localStorage too and drawn again after
  *   a reload. When the server answers with another id (the kept one no longer verifies),
  *   the conversation is a new one and the kept messages are forgotten.
- * - "Start a new conversation" forgets both (the session id and the messages) and asks
- *   the server for a new session.
- * - An archive answer ("The most similar question in the archive is “…”.\nAnswered by:
- *   …\n\n…") is shown as a card; the safety advice and the emergency messages are
- *   recognised by their first sentence (from /webhooks/widget/config.json, read from
- *   domain.yml) and shown apart.
+ * - "Start a new conversation" forgets both and asks the server for a new session.
  * - When the server cannot be reached, a status line says so after a few seconds.
  */
 (function () {
   "use strict";
 
-  var BASE = "/webhooks/widget/";
+  var script = document.currentScript;
+  var BASE = new URL("./", script && script.src ? script.src : window.location.href).href;
+  var SERVER = new URL(BASE).origin;
   var KEY_SESSION = "neurobot.session";
   var KEY_HISTORY = "neurobot.history";
   var MAX_HISTORY = 200;
   var OFFLINE_AFTER_MS = 3000;
   var NO_REPLY_AFTER_MS = 20000;
-  var CARD = /^(The most similar question in the archive is|Another similar question in the archive is|The archived question you chose is|The full reply to) “([\s\S]+?)”\.?\n(Answered by: [^\n]*)\n\n([\s\S]*)$/;
-  var CARD_KIND = {
-    "The most similar question in the archive is": "The most similar question in the archive",
-    "Another similar question in the archive is": "Another similar question in the archive",
-    "The archived question you chose is": "The archived question you chose",
-    "The full reply to": "The full reply",
+  var SIMILAR_PAYLOAD = "/ask_similar_question";
+  /** How each response is drawn, by name; a response not listed is a bubble. */
+  var DRAWN_AS = {
+    utter_archive_answer: "card",
+    utter_similar_answer: "card",
+    utter_chosen_answer: "card",
+    utter_full_reply: "card",
+    utter_emergency: "emergency",
+    utter_self_harm: "emergency",
+    utter_safety_advice: "safety",
   };
 
-  var config = {
-    disclaimer: null,
-    safety: ["Important: the archived replies I show"],
-    emergency: ["What you describe can be a sign of an emergency", "I am sorry you are feeling this way"],
-    emergency_number: "112",
-  };
-
-  var log = document.getElementById("log");
-  var form = document.getElementById("composer");
-  var input = document.getElementById("message");
-  var statusBox = document.getElementById("status");
-  var disclaimer = document.getElementById("disclaimer");
-  var restart = document.getElementById("restart");
+  var config = { disclaimer: null, emergency_number: null };
+  var root, log, form, input, statusBox, disclaimer, restart;
 
   var connected = false;
   var offlineTimer = null;
@@ -50,6 +53,11 @@
   var typingItem = null;
   var socket = null;
   var asked = null; // the session id sent with the last session_request
+
+  /** A label of the chat's markup (data-<name> of #neurobot). */
+  function label(name) {
+    return root.getAttribute("data-" + name) || "";
+  }
 
   // ------------------------------------------------------------------ storage
 
@@ -110,9 +118,8 @@
   }
 
   function offlineText() {
-    return "Cannot reach the server. Your message cannot be sent right now; please check " +
-      "your internet connection or try again in a few minutes. In an emergency, call " +
-      config.emergency_number + " now.";
+    var number = config.emergency_number || label("emergency-number");
+    return label("offline").split("{emergency_number}").join(number);
   }
 
   function scheduleOffline() {
@@ -129,25 +136,16 @@
   // ---------------------------------------------------------------- rendering
 
   /** A framed message with a bold heading: the emergency alert and the safety note. */
-  function headedBox(className, role, label, heading, text) {
+  function headedBox(className, role, ariaLabel, heading, text) {
     var box = document.createElement("div");
     box.className = className;
     box.setAttribute("role", role);
-    if (label) {
-      box.setAttribute("aria-label", label);
-    }
+    if (ariaLabel) box.setAttribute("aria-label", ariaLabel);
     var strong = document.createElement("strong");
     strong.textContent = heading;
     box.appendChild(strong);
     box.appendChild(document.createTextNode(text));
     return box;
-  }
-
-  function startsWithAny(text, openings) {
-    for (var i = 0; i < openings.length; i++) {
-      if (openings[i] && text.indexOf(openings[i]) === 0) return true;
-    }
-    return false;
   }
 
   function item(className) {
@@ -156,35 +154,37 @@
     return li;
   }
 
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  /** The paragraphs of an archived reply (blank lines between them), each a <p>. */
   function paragraphs(parent, text) {
-    text.split(/\n\s*\n/).forEach(function (part) {
+    String(text || "").split("\n\n").forEach(function (part) {
       if (!part.trim()) return;
-      var p = document.createElement("p");
-      p.textContent = part.trim();
-      parent.appendChild(p);
+      parent.appendChild(element("p", null, part.trim()));
     });
   }
 
   function optionButtons(buttons) {
-    var group = document.createElement("div");
-    group.className = "options";
+    var group = element("div", "options");
     group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "What would you like to do next?");
+    group.setAttribute("aria-label", label("options"));
     var labelled = false;
     buttons.forEach(function (button) {
-      var similar = String(button.payload || "").indexOf("/ask_similar_question") === 0;
+      var similar = String(button.payload || "").indexOf(SIMILAR_PAYLOAD) === 0;
       if (similar && !labelled) {
-        var label = document.createElement("p");
-        label.className = "similar-label";
-        label.textContent = "Similar questions in the archive:";
-        group.appendChild(label);
+        group.appendChild(element("p", "similar-label", label("similar")));
         labelled = true;
       }
-      var b = document.createElement("button");
+      var b = element("button", similar ? null : "primary", button.title);
       b.type = "button";
-      b.textContent = button.title;
-      if (!similar) b.className = "primary";
-      b.setAttribute("aria-label", similar ? "Similar question: " + button.title : button.title);
+      b.setAttribute(
+        "aria-label", similar ? label("similar-button") + " " + button.title : button.title
+      );
       b.addEventListener("click", function () {
         send(String(button.payload), String(button.title));
       });
@@ -195,62 +195,56 @@
 
   function renderUser(text) {
     var li = item("from-user");
-    var bubble = document.createElement("div");
-    bubble.className = "bubble";
-    var hidden = document.createElement("span");
-    hidden.className = "visually-hidden";
-    hidden.textContent = "You said: ";
-    bubble.appendChild(hidden);
+    var bubble = element("div", "bubble");
+    bubble.appendChild(element("span", "visually-hidden", label("you-said") + " "));
     bubble.appendChild(document.createTextNode(text));
     li.appendChild(bubble);
     log.appendChild(li);
     return li;
   }
 
-  function renderBot(text, buttons) {
+  /** An archived question and its reply (or excerpt), drawn from the card's fields. */
+  function answerCard(card, buttons) {
+    var kind = label("card-" + card.response);
+    var article = element("article", "card");
+    article.setAttribute("aria-label", kind + ": " + card.title);
+    article.appendChild(element("p", "card-kind", kind));
+    article.appendChild(element("h3", "card-title", "“" + card.title + "”"));
+    article.appendChild(element("p", "attribution", label("answered-by") + " " + card.attribution));
+    var body = element("div", "excerpt");
+    paragraphs(body, card.reply !== undefined ? card.reply : card.excerpt);
+    article.appendChild(body);
+    if (buttons.length) article.appendChild(optionButtons(buttons));
+    return article;
+  }
+
+  function renderBot(text, buttons, card) {
     text = String(text || "");
     buttons = Array.isArray(buttons) ? buttons : [];
+    var drawn = card && typeof card.response === "string" ? DRAWN_AS[card.response] : null;
     var li = item("from-bot");
-    var card = CARD.exec(text);
-    if (card) {
-      var article = document.createElement("article");
-      article.className = "card";
-      article.setAttribute("aria-label", CARD_KIND[card[1]] + ": " + card[2]);
-      var kind = document.createElement("p");
-      kind.className = "card-kind";
-      kind.textContent = CARD_KIND[card[1]];
-      var title = document.createElement("h3");
-      title.className = "card-title";
-      title.textContent = "“" + card[2] + "”";
-      var by = document.createElement("p");
-      by.className = "attribution";
-      by.textContent = card[3];
-      var body = document.createElement("div");
-      body.className = "excerpt";
-      paragraphs(body, card[4]);
-      article.appendChild(kind);
-      article.appendChild(title);
-      article.appendChild(by);
-      article.appendChild(body);
-      if (buttons.length) article.appendChild(optionButtons(buttons));
-      li.appendChild(article);
-    } else if (startsWithAny(text, config.emergency)) {
-      li.appendChild(headedBox("emergency", "alert", null, "Urgent", text));
-    } else if (startsWithAny(text, config.safety)) {
-      li.appendChild(headedBox("safety", "note", "Safety advice", "⚠ Safety advice", text));
+    if (drawn === "card") {
+      li.appendChild(answerCard(card, buttons));
+    } else if (drawn === "emergency") {
+      li.appendChild(headedBox("emergency", "alert", null, label("urgent"), text));
+    } else if (drawn === "safety") {
+      li.appendChild(
+        headedBox("safety", "note", label("safety"), label("safety-heading"), text)
+      );
     } else {
-      var bubble = document.createElement("div");
-      bubble.className = "bubble";
-      bubble.textContent = text;
-      li.appendChild(bubble);
+      var bubble = element("div", "bubble", text);
       if (buttons.length) bubble.appendChild(optionButtons(buttons));
+      li.appendChild(bubble);
     }
+    if (card && card.response) li.setAttribute("data-response", card.response);
     log.appendChild(li);
     return li;
   }
 
   function render(entry) {
-    return entry.from === "user" ? renderUser(entry.text) : renderBot(entry.text, entry.buttons);
+    return entry.from === "user"
+      ? renderUser(entry.text)
+      : renderBot(entry.text, entry.buttons, entry.card);
   }
 
   function scrollDown(li) {
@@ -261,11 +255,11 @@
     stopTyping();
     typingItem = item("from-bot typing");
     typingItem.setAttribute("aria-hidden", "true");
-    typingItem.textContent = "Looking in the archive…";
+    typingItem.textContent = label("typing");
     log.appendChild(typingItem);
     replyTimer = window.setTimeout(function () {
       stopTyping();
-      showStatus("No reply yet. The server may be busy; please send your message again.");
+      showStatus(label("no-reply"));
     }, NO_REPLY_AFTER_MS);
   }
 
@@ -296,9 +290,11 @@
 
   function onBotMessage(data) {
     data = data || {};
-    var buttons = data.buttons || data.quick_replies || [];
-    buttons = buttons.map(function (b) { return { title: b.title, payload: b.payload }; });
-    var entry = { from: "bot", text: data.text || "", buttons: buttons };
+    var buttons = (data.buttons || []).map(function (b) {
+      return { title: b.title, payload: b.payload };
+    });
+    var card = (data.metadata && data.metadata.custom) || data.custom || null;
+    var entry = { from: "bot", text: data.text || "", buttons: buttons, card: card };
     stopTyping();
     hideStatus();
     remember(entry);
@@ -312,10 +308,10 @@
 
   function connect() {
     if (typeof window.io !== "function") {
-      showStatus("The chat could not start: the socket.io client is missing on the server.");
+      showStatus(label("no-client"));
       return;
     }
-    socket = window.io(window.location.origin, {
+    socket = window.io(SERVER, {
       path: "/socket.io",
       reconnectionDelayMax: 10000,
       timeout: 5000,
@@ -350,29 +346,38 @@
 
   // -------------------------------------------------------------------- setup
 
-  form.addEventListener("submit", function (event) {
-    event.preventDefault();
-    var text = input.value.trim();
-    if (!text) return;
-    if (send(text)) input.value = "";
-  });
+  function bind() {
+    log = document.getElementById("log");
+    form = document.getElementById("composer");
+    input = document.getElementById("message");
+    statusBox = document.getElementById("status");
+    disclaimer = document.getElementById("disclaimer");
+    restart = document.getElementById("restart");
 
-  input.addEventListener("keydown", function (event) {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    form.addEventListener("submit", function (event) {
       event.preventDefault();
-      if (form.requestSubmit) form.requestSubmit();
-      else form.dispatchEvent(new Event("submit", { cancelable: true }));
-    }
-  });
+      var text = input.value.trim();
+      if (!text) return;
+      if (send(text)) input.value = "";
+    });
 
-  restart.addEventListener("click", function () {
-    clearConversation();
-    if (socket && connected) {
-      hideStatus();
-      requestSession(null);
-    }
-    input.focus();
-  });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        if (form.requestSubmit) form.requestSubmit();
+        else form.dispatchEvent(new Event("submit", { cancelable: true }));
+      }
+    });
+
+    restart.addEventListener("click", function () {
+      clearConversation();
+      if (socket && connected) {
+        hideStatus();
+        requestSession(null);
+      }
+      input.focus();
+    });
+  }
 
   function start() {
     history.forEach(render);
@@ -380,12 +385,56 @@
     connect();
   }
 
-  fetch(BASE + "config.json", { cache: "no-cache" })
-    .then(function (r) { return r.ok ? r.json() : {}; })
-    .then(function (loaded) {
-      Object.keys(loaded || {}).forEach(function (k) { config[k] = loaded[k]; });
-      if (config.disclaimer) disclaimer.textContent = config.disclaimer;
-    })
-    .catch(function () { /* keep the built-in texts */ })
-    .then(start);
+  function loadScript(src) {
+    return new Promise(function (resolve) {
+      var tag = document.createElement("script");
+      tag.src = src;
+      tag.onload = resolve;
+      tag.onerror = resolve; // connect() then says the client is missing
+      document.head.appendChild(tag);
+    });
+  }
+
+  /** On another site: the chat's markup (#neurobot of index.html) and style, from the bot. */
+  function embed(placeholder) {
+    var style = document.createElement("link");
+    style.rel = "stylesheet";
+    style.href = BASE + "widget.css";
+    document.head.appendChild(style);
+    return fetch(BASE + "index.html")
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var page = new DOMParser().parseFromString(html, "text/html");
+        var chat = document.importNode(page.getElementById("neurobot"), true);
+        placeholder.parentNode.replaceChild(chat, placeholder);
+        return chat;
+      });
+  }
+
+  function setUp() {
+    var found = document.getElementById("neurobot");
+    if (!found) return;
+    var ready = found.querySelector("#log") ? Promise.resolve(found) : embed(found);
+    ready
+      .then(function (chat) {
+        root = chat;
+        bind();
+        return typeof window.io === "function" ? null : loadScript(BASE + "socket.io.min.js");
+      })
+      .then(function () {
+        return fetch(BASE + "config.json", { cache: "no-cache" });
+      })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .then(function (loaded) {
+        Object.keys(loaded || {}).forEach(function (k) { config[k] = loaded[k]; });
+        if (config.disclaimer) disclaimer.textContent = config.disclaimer;
+      })
+      .catch(function () { /* keep the page's own texts */ })
+      .then(function () {
+        if (root) start();
+      });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setUp);
+  else setUp();
 })();

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -17,7 +20,9 @@ from actions.actions import (
     Services,
 )
 from bot.index import ArchiveIndex
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
+
+DOMAIN = PROJECT_ROOT / "domain.yml"
 
 TWITCH_TEXT = "Recently I have muscle twitching all over, my left hand feels weaker. Is it ALS?"
 
@@ -32,16 +37,38 @@ def responses(messages: list[dict[str, Any]]) -> list[str]:
     return [m["response"] for m in messages]
 
 
+#: What rasa_sdk's dispatcher adds to every message sent with ``response=``.
+EMPTY_MESSAGE = {"text": None, "elements": [], "custom": {}, "image": None, "attachment": None}
+#: The placeholders of every response's text and custom payload in domain.yml.
+PLACEHOLDERS = {
+    name: set(re.findall(r"\{(\w+)\}", json.dumps(variations)))
+    for name, variations in yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))["responses"].items()
+}
+
+
 def test_answer_shows_attribution_excerpt_similar_and_safety_advice(
     index: ArchiveIndex, settings: Settings, make_tracker: Any
 ) -> None:
     action = ActionAnswerFromArchive(Services(settings, index))
     messages, events = run(action, make_tracker(TWITCH_TEXT))
     assert responses(messages) == ["utter_archive_answer", "utter_safety_advice"]
-    card = messages[0]
-    assert card["title"] == "Muscle twitching all over and a weaker left hand"
-    assert card["attribution"] == "Dr. Example One · Neurology · Example Hospital · 2024/01/02"
-    assert card["excerpt"].startswith("Twitching (fasciculations) is common")
+    # the values of the card's placeholders (its text and its custom payload, domain.yml)
+    assert messages[0] == {
+        **EMPTY_MESSAGE,
+        "template": "utter_archive_answer",
+        "response": "utter_archive_answer",
+        "buttons": [],
+        "title": "Muscle twitching all over and a weaker left hand",
+        "attribution": "Dr. Example One · Neurology · Example Hospital · 2024/01/02",
+        "doctor": "Dr. Example One",
+        "department": "Neurology",
+        "source": "Example Hospital",
+        "date": "2024/01/02",
+        "record_id": "t1",
+        "excerpt": "Twitching (fasciculations) is common and usually harmless. Weakness needs "
+        "an examination. Please see a neurologist, who may test your nerves with EMG.",
+        "record_entity": '{"record_id": "t1"}',
+    }
     assert events == [
         SlotSet("archive_hits", ["t1"]),
         SlotSet("shown_records", ["t1"]),
@@ -129,10 +156,42 @@ def test_full_reply_of_the_record_shown(
     tracker = make_tracker("read the full reply", intent="ask_full_reply", current_record="t2")
     messages, _ = run(ActionShowFullReply(Services(settings, index)), tracker)
     assert responses(messages) == ["utter_full_reply", "utter_safety_advice"]
-    assert messages[0]["reply"] == index.get("t2").reply  # type: ignore[union-attr]
-    assert (
-        messages[0]["attribution"] == "Dr. Example Two · Neurology · Example Hospital · 2024/02/03"
-    )
+    assert messages[0] == {
+        **EMPTY_MESSAGE,
+        "template": "utter_full_reply",
+        "response": "utter_full_reply",
+        "buttons": [],
+        "title": "Pins and needles in both feet at night",
+        "attribution": "Dr. Example Two · Neurology · Example Hospital · 2024/02/03",
+        "doctor": "Dr. Example Two",
+        "department": "Neurology",
+        "source": "Example Hospital",
+        "date": "2024/02/03",
+        "record_id": "t2",
+        "reply": index.get("t2").reply,  # type: ignore[union-attr]
+    }
+    # every placeholder of the response's text and card gets its value
+    assert PLACEHOLDERS["utter_full_reply"] <= set(messages[0])
+
+
+def test_every_placeholder_of_an_answer_card_gets_a_value(
+    index: ArchiveIndex, settings: Settings, make_tracker: Any
+) -> None:
+    messages, _ = run(ActionAnswerFromArchive(Services(settings, index)), make_tracker(TWITCH_TEXT))
+    for name in ("utter_archive_answer", "utter_similar_answer", "utter_chosen_answer"):
+        assert PLACEHOLDERS[name] == PLACEHOLDERS["utter_archive_answer"]
+    assert PLACEHOLDERS["utter_archive_answer"] == {
+        "title",
+        "attribution",
+        "doctor",
+        "department",
+        "source",
+        "date",
+        "excerpt",
+        "record_id",
+        "record_entity",
+    }
+    assert PLACEHOLDERS["utter_archive_answer"] <= set(messages[0])
 
 
 def test_full_reply_before_any_answer(

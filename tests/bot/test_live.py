@@ -52,9 +52,18 @@ def render(text: str) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: SAMPLE_VALUES.get(m[1], f"<{m[1]}>"), text)
 
 
-def as_rest(text: str) -> list[dict[str, Any]]:
-    """A text without buttons as Rasa's REST channel sends it: one message a paragraph."""
-    return [{"recipient_id": "p", "text": part} for part in text.strip().split("\n\n")]
+def as_rest(text: str, name: str | None) -> list[dict[str, Any]]:
+    """A text without buttons as the REST channel sends it: one message a paragraph, the
+    first with the card naming the response (none when ``name`` is None)."""
+    parts = [{"recipient_id": "p", "text": part} for part in text.strip().split("\n\n")]
+    if name is not None:
+        parts[0]["custom"] = {"response": name}
+    return parts
+
+
+def reply(name: str) -> list[dict[str, Any]]:
+    """Response ``name`` rendered, as REST sends it."""
+    return as_rest(render(RESPONSES[name][0]["text"]), name)
 
 
 @pytest.fixture(scope="module")
@@ -63,50 +72,39 @@ def matcher() -> ResponseMatcher:
 
 
 @pytest.mark.parametrize(("name", "index", "text"), VARIATIONS)
-def test_every_domain_response_maps_back_to_its_name(
+def test_every_domain_response_is_named_by_its_card(
     matcher: ResponseMatcher, name: str, index: int, text: str
 ) -> None:
-    whole = [{"recipient_id": "p", "text": render(text)}]
-    assert matcher.match(whole) == (name,)
-    split = as_rest(render(text))
-    advice = as_rest(RESPONSES[SAFETY_ADVICE][0]["text"])
-    assert matcher.match(split + advice) == (name,) * len(split) + (SAFETY_ADVICE,)
+    split = as_rest(render(text), name)
+    assert matcher.match(split + reply(SAFETY_ADVICE)) == (name,) * len(split) + (SAFETY_ADVICE,)
+    # over socket.io: one event, the card under metadata
+    event = {"text": render(text), "metadata": {"custom": {"response": name}}}
+    assert matcher.match([event]) == (name,)
 
 
-def test_a_full_reply_split_into_paragraphs_does_not_swallow_the_advice(
+def test_a_full_reply_split_into_paragraphs_is_one_response_then_the_advice(
     matcher: ResponseMatcher,
 ) -> None:
-    full = as_rest(render(RESPONSES["utter_full_reply"][0]["text"]))
+    full = reply("utter_full_reply")
     assert len(full) == 3
-    advice = as_rest(RESPONSES[SAFETY_ADVICE][0]["text"])
-    assert matcher.match(full + advice) == ("utter_full_reply",) * 3 + (SAFETY_ADVICE,)
+    assert matcher.match(full + reply(SAFETY_ADVICE)) == ("utter_full_reply",) * 3 + (
+        SAFETY_ADVICE,
+    )
 
 
-def test_whitespace_is_flexible_and_unknown_text_is_unrecognised(
+def test_the_wording_is_never_read_and_unnamed_or_unknown_names_are_unrecognised(
     matcher: ResponseMatcher,
 ) -> None:
-    no_match = " ".join(RESPONSES["utter_no_match"][0]["text"].split())
+    no_match = render(RESPONSES["utter_no_match"][0]["text"])
     messages = [
-        {"text": no_match.replace(" ", "\n  ", 3)},
-        {"text": "I think you have ALS."},
-        {"text": "Hello."},
-    ]
-    assert matcher.match(messages) == ("utter_no_match", None, None)
-
-
-def test_custom_payloads_match_by_their_fixed_fields() -> None:
-    matcher = ResponseMatcher(
-        {
-            "utter_card": [{"custom": {"kind": "card", "title": "{title}", "similar": []}}],
-            "utter_alert": [{"custom": {"kind": "alert", "text": "Call {number} now"}}],
-        }
-    )
-    messages = [
-        {"custom": {"kind": "card", "title": "Twitching", "similar": ["a", "b"]}},
-        {"custom": {"kind": "alert", "text": "Call 112 now"}},
+        {"text": no_match},  # the right words, no name
+        {"text": "I think you have ALS.", "custom": {"response": "utter_no_match"}},
+        {"text": "more of it"},
+        {"text": "Hello.", "custom": {"response": "utter_diagnosis"}},  # not in the domain
+        {"text": "and more"},
         {"custom": {"kind": "card"}},
     ]
-    assert matcher.match(messages) == ("utter_card", "utter_alert", None)
+    assert matcher.match(messages) == (None, "utter_no_match", "utter_no_match", None, None, None)
 
 
 @pytest.mark.parametrize(
@@ -246,12 +244,13 @@ CARD = {
     "recipient_id": "x",
     "text": text_of("utter_archive_answer"),
     "buttons": [{"title": "Read the full reply", "payload": "/ask_full_reply"}],
+    "custom": {"response": "utter_archive_answer", "title": SAMPLE_VALUES["title"]},
 }
 CANNED: dict[str, list[dict[str, Any]]] = {
-    "my face droops since an hour": as_rest(text_of("utter_emergency")),
-    "twitching for weeks": [CARD, *as_rest(text_of(SAFETY_ADVICE))],
-    "hello": as_rest(text_of("utter_greet")),
-    "what is the weather": as_rest(text_of("utter_out_of_scope")),
+    "my face droops since an hour": reply("utter_emergency"),
+    "twitching for weeks": [CARD, *reply(SAFETY_ADVICE)],
+    "hello": reply("utter_greet"),
+    "what is the weather": reply("utter_out_of_scope"),
     "something odd": [{"recipient_id": "x", "text": "I diagnose you with ALS."}],
     "nothing": [],
 }

@@ -28,14 +28,20 @@ def test_replies_are_judged_by_their_responses() -> None:
     judge = Judge()
     assert judge.reply("rest", 0.0, None, None, False).outcome == "lost"
     assert judge.reply("rest", 0.0, [], None, False).outcome == "silent"
-    fallback = judge.reply("rest", 0.0, [{"text": TECHNICAL}, {"text": SAFETY}], 0.1, False)
+    # named by their card payloads (custom over REST, metadata.custom over socket.io)
+    problem = {"text": TECHNICAL, "custom": {"response": "utter_technical_problem"}}
+    advice = {"text": SAFETY, "custom": {"response": "utter_safety_advice"}}
+    nothing = {"text": NOTHING, "metadata": {"custom": {"response": "utter_nothing_shown_yet"}}}
+    fallback = judge.reply("rest", 0.0, [problem, advice], 0.1, False)
     assert (fallback.outcome, fallback.responses) == (
         "fallback",
         ("utter_technical_problem", "utter_safety_advice"),
     )
-    forgot = judge.reply("socketio", 0.0, [{"text": NOTHING}], 0.1, shown=True)
+    forgot = judge.reply("socketio", 0.0, [nothing], 0.1, shown=True)
     assert (forgot.outcome, forgot.forgotten, forgot.responses) == ("ok", True, (NOTHING_SHOWN,))
-    assert not judge.reply("rest", 0.0, [{"text": NOTHING}], 0.1, shown=False).forgotten
+    assert not judge.reply("rest", 0.0, [nothing], 0.1, shown=False).forgotten
+    # the wording alone names nothing
+    assert judge.reply("rest", 0.0, [{"text": TECHNICAL}], 0.1, False).responses == (None,)
 
 
 def test_a_summary_counts_outcomes_and_the_rate_of_answers() -> None:

@@ -1,17 +1,21 @@
-"""The demo widget in headless Chromium against the real servers.
+"""The web chat in headless Chromium against the real servers: our widget on the bot's
+own page and embedded in a page of another site, and the stock rasa-webchat client.
 
-Needs the model and index (`make model index`), `npm ci` in widget/, and Debian's
-chromium + chromium-driver at /usr/bin. Screenshots go to tests/artifacts/.
+Needs the model and index (`make model index`), `npm ci` in widget/ (socket.io-client,
+and rasa-webchat 1.0.1 as a development dependency), and Debian's chromium +
+chromium-driver at /usr/bin. Screenshots go to tests/artifacts/.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import requests
 
 from addons.widget import FILES
 from bot.settings import PROJECT_ROOT
@@ -33,12 +37,98 @@ from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
 
 from tests.browser.chromium import headless_chromium, screenshot  # noqa: E402
 
+RASA_WEBCHAT = PROJECT_ROOT / "widget/node_modules/rasa-webchat/lib/index.js"
+
+
+class _OtherSite(BaseHTTPRequestHandler):
+    """A hospital's own site, on another origin: serves ``server.pages`` by path."""
+
+    server: Any
+
+    def do_GET(self) -> None:
+        page = self.server.pages.get(self.path.split("?")[0])
+        if page is None:
+            self.send_error(404)
+            return
+        body, content_type = page
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def embedding_page(bot: str) -> bytes:
+    """A page of another site with our chat: the documented snippet (widget/README.md)."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>A hospital</title></head>
+<body>
+  <h1>Our neurology department</h1>
+  <div id="neurobot"></div>
+  <script src="{bot}/webhooks/widget/widget.js" async></script>
+</body></html>""".encode()
+
+
+def rasa_webchat_page(bot: str) -> bytes:
+    """A page of another site with the stock rasa-webchat 1.0.1 client, served from npm."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Stock client</title></head>
+<body>
+  <script src="/rasa-webchat.js"></script>
+  <script>
+    WebChat.default({{
+      socketUrl: "{bot}",
+      socketPath: "/socket.io/",
+      initPayload: "/greet",
+      title: "Neurobot",
+      embedded: true,
+      params: {{ storage: "session" }},
+      customMessageDelay: function () {{ return 0; }},
+    }}, null);
+  </script>
+</body></html>""".encode()
+
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+def other_site() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _OtherSite)
+    server.pages = {}  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def origin_of(server: ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+@pytest.fixture(scope="module")
+def servers(
+    tmp_path_factory: pytest.TempPathFactory, other_site: ThreadingHTTPServer
+) -> Iterator[Servers]:
     if not (PROJECT_ROOT / "widget/node_modules/socket.io-client/dist/socket.io.min.js").exists():
         pytest.fail("socket.io-client is not installed: run `npm ci` in widget/")
     running = Servers(tmp_path_factory.mktemp("widget-logs"), PROJECT_ROOT / "credentials.yml")
+    # the bot's own page and the other site may use the chat (CORS and socket.io alike)
+    origins = (running.url, origin_of(other_site))
+    running.env["NEUROBOT_ALLOWED_ORIGINS"] = ",".join(origins)
+    running.settings = dataclasses.replace(running.settings, allowed_origins=origins)
+    other_site.pages.update(  # type: ignore[attr-defined]
+        {
+            "/": (embedding_page(running.url), "text/html; charset=utf-8"),
+            "/stock/": (rasa_webchat_page(running.url), "text/html; charset=utf-8"),
+            "/rasa-webchat.js": (
+                RASA_WEBCHAT.read_bytes() if RASA_WEBCHAT.exists() else b"",
+                "text/javascript; charset=utf-8",
+            ),
+        }
+    )
     try:
         running.start()
         yield running
@@ -179,7 +269,7 @@ def test_unsure_the_bot_offers_close_questions_and_a_choice_shows_its_card(
     offer = wait_for(
         lambda: [
             b
-            for b in browser.find_elements(By.CSS_SELECTOR, ".from-bot")
+            for b in browser.find_elements(By.CSS_SELECTOR, ".from-bot:not(.typing)")
             if b.text.startswith("I am not sure which archived question")
         ],
         60,
@@ -259,6 +349,7 @@ def test_a_session_id_the_server_did_not_sign_starts_afresh(
 ) -> None:
     page = f"{servers.url}/webhooks/widget/"
     browser.get(page)
+    connected(browser)  # its own session saved first, so that nothing overwrites ours
     history = '[{"from": "user", "text": "my hand shakes"}]'
     browser.execute_script(
         "localStorage.setItem('neurobot.session', JSON.stringify('someone-elses-session-id'));"
@@ -313,6 +404,108 @@ def test_unreachable_server_is_said_clearly(browser: WebDriver) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_socket_io_answers_another_allowed_origin_with_one_cors_header(
+    servers: Servers, other_site: ThreadingHTTPServer
+) -> None:
+    origin = origin_of(other_site)
+    polling = requests.get(
+        f"{servers.url}/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Origin": origin},
+        timeout=10,
+    )
+    assert polling.status_code == 200
+    assert polling.raw.headers.getlist("Access-Control-Allow-Origin") == [origin]
+    # the widget's own files, fetched by the embedding page, carry it once too
+    config = requests.get(
+        f"{servers.url}/webhooks/widget/config.json", headers={"Origin": origin}, timeout=10
+    )
+    assert config.raw.headers.getlist("Access-Control-Allow-Origin") == [origin]
+    # an origin not allowed gets no header (and no socket)
+    refused = requests.get(
+        f"{servers.url}/socket.io/",
+        params={"EIO": "4", "transport": "polling"},
+        headers={"Origin": "http://127.0.0.1:9"},
+        timeout=10,
+    )
+    assert refused.raw.headers.getlist("Access-Control-Allow-Origin") == []
+    assert refused.status_code == 400
+
+
+def test_the_widget_embedded_in_a_page_of_another_origin_answers_with_its_card(
+    servers: Servers, other_site: ThreadingHTTPServer, browser: WebDriver
+) -> None:
+    browser.get(origin_of(other_site) + "/")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Our neurology department"
+    # the chat's markup, style and socket.io client came from the bot
+    disclaimer = visible(browser, "#neurobot #disclaimer")[0]
+    assert disclaimer.text.startswith("Before we start: I show archived replies")
+    connected(browser)
+    box = browser.find_element(By.ID, "message")
+    box.send_keys(ALS)
+    box.send_keys(Keys.ENTER)
+    card = visible(browser, ".card")[0]
+    assert card.find_element(By.CSS_SELECTOR, ".card-kind").text == (
+        "The most similar question in the archive"
+    )
+    title = card.find_element(By.CSS_SELECTOR, ".card-title").text
+    assert title.startswith("“") and title.endswith("”") and len(title) > 10
+    assert card.find_element(By.CSS_SELECTOR, ".attribution").text.startswith(
+        "Answered by: Neurology · Sample archive"
+    )
+    buttons = [b.text for b in card.find_elements(By.CSS_SELECTOR, ".options button")]
+    assert buttons[:3] == ["Read the full reply", "Helpful", "Not helpful"]
+    assert 4 <= len(buttons) <= 6
+    advice = visible(browser, ".safety")[0]
+    assert SAFETY in " ".join(advice.text.split())
+    assert [
+        e.get_attribute("data-response")
+        for e in browser.find_elements(By.CSS_SELECTOR, ".from-bot:not(.typing)")
+    ] == ["utter_archive_answer", "utter_safety_advice"]
+    screenshot(browser, "widget-embedded.png")
+
+
+def texts_of(driver: WebDriver, css: str) -> list[str]:
+    """The text of every element matching ``css``, read at once (React redraws them)."""
+    found = driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), e => e.innerText)", css
+    )
+    return [" ".join(str(t).split()) for t in found]
+
+
+def test_the_stock_rasa_webchat_client_shows_the_answer_and_its_buttons(
+    servers: Servers, other_site: ThreadingHTTPServer, browser: WebDriver
+) -> None:
+    if not RASA_WEBCHAT.exists():
+        pytest.fail("rasa-webchat is not installed: run `npm ci` in widget/")
+    set_size(browser, DESKTOP, mobile=False)
+    browser.get(origin_of(other_site) + "/stock/")
+
+    def said(start: str) -> list[str]:
+        return [t for t in texts_of(browser, ".rw-response") if t.startswith(start)]
+
+    # the greeting (initPayload /greet) shows once the socket is connected
+    wait_for(lambda: said("Hello. I can look up how neurologists answered"), 60, "the greeting")
+    box = browser.find_element(By.CSS_SELECTOR, ".rw-new-message")
+    box.send_keys(ALS)
+    browser.find_element(By.CSS_SELECTOR, ".rw-send").click()
+
+    (card,) = wait_for(
+        lambda: said("The most similar question in the archive is “"), 60, "the archive answer"
+    )
+    # the card's text as text: title, attribution, excerpt
+    assert "”. Answered by: Neurology · Sample archive" in card
+    replies = wait_for(lambda: texts_of(browser, ".rw-reply"), 30, "the answer's buttons")
+    assert replies[:3] == ["Read the full reply", "Helpful", "Not helpful"]
+    assert 4 <= len(replies) <= 6
+    wait_for(lambda: said(SAFETY), 30, "the safety advice")
+    screenshot(browser, "rasa-webchat.png")
+
+    # its buttons send their payloads: the full reply comes back
+    browser.find_elements(By.CSS_SELECTOR, ".rw-reply")[0].click()
+    wait_for(lambda: said("The full reply to “"), 60, "the full reply")
 
 
 def test_stopped_server_is_said_clearly(servers: Servers, browser: WebDriver) -> None:

@@ -7,6 +7,7 @@ and then make its port hang, to check the patient still gets the safety advice.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -50,10 +51,39 @@ def test_symptoms_get_an_attributed_archive_reply_and_the_safety_advice(servers:
     assert all(b["payload"].startswith("/ask_similar_question") for b in card["buttons"][3:])
     assert 1 <= len(card["buttons"][3:]) <= 3
     assert advice["text"] == SAFETY
+    # each message names its response in its card (addons/cards.py), with the card's fields
+    title = card["text"].removeprefix("The most similar question in the archive is “")
+    title = title.split("”.\n", 1)[0]
+    record_id = json.loads(card["buttons"][1]["payload"].removeprefix("/feedback_helpful"))
+    parts = card["custom"]
+    assert parts == {
+        "response": "utter_archive_answer",
+        "title": title,
+        "attribution": card["text"].split("\n")[1].removeprefix("Answered by: "),
+        "doctor": parts["doctor"],
+        "department": "Neurology",
+        "source": parts["source"],
+        "date": parts["date"],
+        "excerpt": card["text"].split("\n\n", 1)[1],
+        "record_id": record_id["record_id"],
+    }
+    assert (
+        " · ".join(p for p in (parts["doctor"], "Neurology", parts["source"], parts["date"]) if p)
+        == parts["attribution"]
+    )
+    assert advice["custom"] == {"response": "utter_safety_advice"}
 
     full = servers.say("patient-1", "/ask_full_reply")
     assert texts(full)[0].startswith("The full reply to “")
     assert texts(full)[-1] == SAFETY
+    # the card on the first of the parts REST cuts a text into, the whole reply in it
+    assert [m.get("custom", {}).get("response") for m in full] == [
+        "utter_full_reply",
+        *[None] * (len(full) - 2),
+        "utter_safety_advice",
+    ]
+    assert full[0]["custom"]["reply"].split() == " ".join(texts(full)[1:-1]).split()
+    assert full[0]["custom"]["record_id"] == parts["record_id"]
     # text-only messages reach REST split into paragraphs: the header, the reply, the advice
     excerpt = card["text"].split("\n\n", 1)[1]
     reply = " ".join(texts(full)[1:-1])
@@ -73,6 +103,7 @@ def test_an_emergency_gets_the_emergency_message_first(servers: Servers) -> None
     assert texts(messages) == [
         response_text("utter_emergency", emergency_number="112", crisis_line="116 123")
     ]
+    assert messages[0]["custom"] == {"response": "utter_emergency", "emergency_number": "112"}
 
 
 def test_unrelated_text_gets_a_polite_answer(servers: Servers) -> None:
@@ -153,6 +184,11 @@ def test_action_server_stopped_still_gets_the_safety_advice(servers: Servers) ->
     stop([servers.actions])
     messages = servers.say("patient-4", ALS)
     assert texts(messages) == [response_text("utter_technical_problem"), SAFETY]
+    # the guard's own replies are named too
+    assert [m["custom"] for m in messages] == [
+        {"response": "utter_technical_problem"},
+        {"response": "utter_safety_advice"},
+    ]
     emergency = servers.say(
         "patient-4", "my wife suddenly can't move her left arm and her face is drooping"
     )
@@ -167,13 +203,13 @@ def test_socketio_with_the_action_server_stopped_still_gets_the_safety_advice(
     import socketio  # python-socketio, installed with Rasa
 
     assert servers.actions is not None and servers.actions.poll() is not None
-    received: list[str] = []
+    received: list[dict[str, Any]] = []
     done = threading.Event()
     client = socketio.Client(reconnection=False)
 
     @client.on("bot_uttered")  # type: ignore[misc]
     def on_bot_uttered(data: dict[str, Any]) -> None:
-        received.append(str(data.get("text", "")))
+        received.append(data)
         if len(received) >= 2:
             done.set()
 
@@ -185,7 +221,14 @@ def test_socketio_with_the_action_server_stopped_still_gets_the_safety_advice(
         assert done.wait(15), received
     finally:
         client.disconnect()
-    assert received == [response_text("utter_technical_problem"), SAFETY]
+    # one event each, the card under metadata (where stock clients do not look)
+    assert received == [
+        {
+            "text": response_text("utter_technical_problem"),
+            "metadata": {"custom": {"response": "utter_technical_problem"}},
+        },
+        {"text": SAFETY, "metadata": {"custom": {"response": "utter_safety_advice"}}},
+    ]
 
 
 def test_hanging_action_server_gets_the_safety_advice_within_the_timeout(
