@@ -350,12 +350,13 @@ def _items_table(items: Sequence[Item], key: str) -> str:
 def _counts_table(days: Sequence[DayCounts], view: View) -> str:
     rows = "".join(
         f'<tr><td><a href="{html.escape(view.link(day=d.day))}">{d.day}</a></td>'
-        f"<td>{d.answers}</td><td>{d.no_matches}</td>"
+        f"<td>{d.answers}</td><td>{d.offers}</td><td>{d.choices}</td><td>{d.no_matches}</td>"
         f"<td>{d.emergencies}</td><td>{d.helpful}</td><td>{d.unhelpful}</td></tr>"
         for d in reversed(days[-CHART_DAYS:])
     )
     return (
         '<table class="counts" id="counts"><thead><tr><th>Day (UTC)</th><th>Answers</th>'
+        "<th>Close questions offered</th><th>Chosen</th>"
         "<th>No-matches</th><th>Emergencies</th><th>Helpful</th><th>Not helpful</th></tr>"
         f"</thead><tbody>{rows}</tbody></table>"
     )

@@ -75,6 +75,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import names
 from bot.database import EVENTS_TABLE, WARM_UP_SENDER, database_url, prepare_sqlite, shown
 from bot.errors import BotError, ConfigError, ServiceError
 from bot.redact import redact
@@ -107,19 +108,25 @@ INDEXES = {EVENTS_INDEX: "type_name, timestamp, id", ACTION_INDEX: "action_name,
 SIGNED_OUT_TABLE = "review_signed_out"
 DAY = 86_400.0
 
-NO_MATCH = "utter_no_match"
-ANSWERS = ("utter_archive_answer", "utter_similar_answer", "utter_chosen_answer")
-EMERGENCIES = ("utter_emergency", "utter_self_harm")
-FEEDBACK_SLOT = "feedback"
+NO_MATCH = names.UTTER_NO_MATCH
+#: The close questions offered to choose from, and the card of the one chosen.
+OFFER = names.UTTER_CLOSE_QUESTIONS
+CHOSEN = names.UTTER_CHOSEN_ANSWER
+#: The slot that holds the records of the last offer (set by the offer, emptied by a
+#: choice or "None of these").
+OFFERED_SLOT = names.SLOT_OFFERED
+ANSWERS = (names.UTTER_ARCHIVE_ANSWER, names.UTTER_SIMILAR_ANSWER, CHOSEN)
+EMERGENCIES = (names.UTTER_EMERGENCY, names.UTTER_SELF_HARM)
+FEEDBACK_SLOT = names.SLOT_FEEDBACK
 #: What the bot answered, in the operator's words, by response.
 ANSWERED = {
     NO_MATCH: "the honest no-match",
-    "utter_emergency": "the emergency message",
-    "utter_self_harm": "the crisis message",
-    "utter_archive_answer": "an archive answer",
-    "utter_similar_answer": "a similar archived question",
-    "utter_chosen_answer": "the archived question the patient chose",
-    "utter_close_questions": "close questions to choose from",
+    names.UTTER_EMERGENCY: "the emergency message",
+    names.UTTER_SELF_HARM: "the crisis message",
+    names.UTTER_ARCHIVE_ANSWER: "an archive answer",
+    names.UTTER_SIMILAR_ANSWER: "a similar archived question",
+    CHOSEN: "the archived question the patient chose",
+    OFFER: "close questions to choose from",
 }
 
 
@@ -141,11 +148,13 @@ OUTCOMES = {
 }
 #: What each field of :class:`DayCounts` counts, in the same terms.
 COUNTED = {
-    "answers": _bot("utter_archive_answer"),
+    "answers": _bot(names.UTTER_ARCHIVE_ANSWER),
     "no_matches": OUTCOMES["no-match"],
     "emergencies": OUTCOMES["emergency"],
     "helpful": _rating("helpful"),
     "unhelpful": OUTCOMES["unhelpful"],
+    "offers": _bot(OFFER),
+    "choices": _bot(CHOSEN),
 }
 #: A day number (days since the epoch, UTC) of ``timestamp``, per database.
 DAY_NUMBER = {
@@ -176,6 +185,9 @@ class Item:
         record_title: Its title.
         attribution: Who replied, as the answer showed it.
         feedback: The patient's rating of the answer (``unhelpful``), when given.
+        offered: For a no-match after close questions were offered: the records the
+            patient was offered and answered "None of these" to (the archive's near
+            misses for this question).
         done: Marked done by an operator, or answered by an imported record.
     """
 
@@ -189,12 +201,15 @@ class Item:
     record_title: str | None = None
     attribution: str | None = None
     feedback: str | None = None
+    offered: tuple[str, ...] = ()
     done: bool = False
 
     @property
     def answered(self) -> str:
         """What the bot answered, in words."""
         said = ANSWERED.get(self.response, self.response)
+        if self.offered:
+            return f"{said}, after “None of these” to {', '.join(self.offered)}"
         if self.record_id:
             return f"{said}: {self.record_id} “{self.record_title or ''}” ({self.attribution})"
         return said
@@ -219,6 +234,8 @@ class DayCounts:
     emergencies: int = 0
     helpful: int = 0
     unhelpful: int = 0
+    offers: int = 0
+    choices: int = 0
 
 
 @dataclass(frozen=True)
@@ -336,6 +353,7 @@ class _Sender:
     messages: list[str] = field(default_factory=list)  # raw user events since an outcome
     question: list[str] = field(default_factory=list)  # raw user events of the last outcome
     cards: list[tuple[str, list[str]]] = field(default_factory=list)  # raw card, question
+    offered: tuple[str, ...] = ()  # the records of the last offer, until it is answered
 
 
 def _engine(url: URL) -> sa.engine.Engine:
@@ -505,6 +523,14 @@ def _scan(
         if wanted is not None and str(event_id) not in wanted:
             counted = False
         if type_name == "slot":
+            if f'"{OFFERED_SLOT}"' in data:
+                # the slot is emptied by the answer to the offer (after its reply's
+                # events): the records are kept until that reply is read
+                event = decode_event(data)
+                value = event.get("value")
+                if event.get("name") == OFFERED_SLOT and isinstance(value, list):
+                    state.offered = tuple(str(v) for v in value) or state.offered
+                continue
             if f'"{FEEDBACK_SLOT}"' not in data:
                 continue
             event = decode_event(data)
@@ -527,10 +553,13 @@ def _scan(
                     channel=_channel(sender_id, state.messages),
                     question=_question(state.messages),
                     response=action,
+                    offered=state.offered if action == NO_MATCH else (),
                 )
             state.question, state.messages = state.messages, []
+            state.offered = ()
         elif action in ANSWERS:
-            if action == "utter_archive_answer":
+            state.offered = ()
+            if action == names.UTTER_ARCHIVE_ANSWER:
                 state.question, state.messages = state.messages, []
             state.cards.append((data, state.question))
             del state.cards[:-10]
@@ -553,7 +582,7 @@ def _unhelpful(
         time=float(timestamp or 0),
         channel=_channel(sender, question or state.messages),
         question=_question(question),
-        response=str(metadata.get("utter_action") or "utter_archive_answer"),
+        response=str(metadata.get("utter_action") or names.UTTER_ARCHIVE_ANSWER),
         record_id=record_id or None,
         record_title=metadata.get("title"),
         attribution=metadata.get("attribution"),
@@ -1072,19 +1101,21 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_counts(args: argparse.Namespace) -> int:
-    """``bot review counts``: answers, no-matches, emergencies and ratings per day."""
+    """``bot review counts``: answers, offers of close questions and the choices made,
+    no-matches, emergencies and ratings per day."""
     settings = load_settings()
     queue = load_queue(settings, _url(args, settings), _since(args))
     if args.json:
         print(json.dumps([asdict(d) for d in queue.days], indent=2))
         return 0
     print(
-        f"{'day (UTC)':<12}{'answers':>9}{'no-match':>10}{'emergency':>11}{'helpful':>9}{'not':>6}"
+        f"{'day (UTC)':<12}{'answers':>9}{'offers':>8}{'chosen':>8}{'no-match':>10}"
+        f"{'emergency':>11}{'helpful':>9}{'not':>6}"
     )
     for d in queue.days:
         print(
-            f"{d.day:<12}{d.answers:>9}{d.no_matches:>10}{d.emergencies:>11}"
-            f"{d.helpful:>9}{d.unhelpful:>6}"
+            f"{d.day:<12}{d.answers:>9}{d.offers:>8}{d.choices:>8}{d.no_matches:>10}"
+            f"{d.emergencies:>11}{d.helpful:>9}{d.unhelpful:>6}"
         )
     return 0
 

@@ -174,6 +174,8 @@ def test_the_commands_list_export_and_import(
             "emergencies": 1,
             "helpful": 0,
             "unhelpful": 1,
+            "offers": 0,
+            "choices": 0,
         }
     ]
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rasa.shared.core.events import SlotSet
 from sqlalchemy.engine import URL
 
 from bot import review
@@ -313,3 +314,39 @@ def test_pages_and_counts_on_postgresql(
             DayCounts("2026-12-02", emergencies=1),
         )
     )
+
+
+def test_offers_choices_and_none_of_these_reach_the_queue(
+    write_conversations: Write, store_url: URL
+) -> None:
+    write_conversations(
+        {
+            # offered two close questions, the patient chose one: counted, no item
+            "rest:chooser": [
+                user("fingers tingle at night", "describe_symptoms", T0),
+                bot("utter_close_questions", T0 + 1),
+                SlotSet("offered_records", ["t2", "t1"], timestamp=T0 + 1),
+                user('/ask_similar_question{"record_id": "t2"}', "ask_similar_question", T0 + 9),
+                card("t2", "Pins and needles", T0 + 10, "utter_chosen_answer"),
+                SlotSet("offered_records", [], timestamp=T0 + 10),
+            ],
+            # offered, then "None of these": the no-match item names what was refused
+            "rest:refuser": [
+                user("my knee clicks when I kneel", "describe_symptoms", T0 + 20),
+                bot("utter_close_questions", T0 + 21),
+                SlotSet("offered_records", ["t3", "t1"], timestamp=T0 + 21),
+                user("/none_of_these", "none_of_these", T0 + 30),
+                bot("utter_no_match", T0 + 31),
+                SlotSet("offered_records", [], timestamp=T0 + 31),
+                # a later no-match of the same patient was offered nothing
+                user("and my ankle aches", "describe_symptoms", T0 + 40),
+                bot("utter_no_match", T0 + 41),
+            ],
+        }
+    )
+    queue = read_queue(store_url)
+    refused, later = queue.items
+    assert (refused.question, refused.offered) == ("my knee clicks when I kneel", ("t3", "t1"))
+    assert refused.answered == "the honest no-match, after “None of these” to t3, t1"
+    assert (later.question, later.offered) == ("and my ankle aches", ())
+    assert queue.days == (DayCounts("2026-12-01", no_matches=2, offers=2, choices=1),)
