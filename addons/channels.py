@@ -39,8 +39,8 @@ from addons.platforms.slack import SlackChannel
 from addons.platforms.telegram import TelegramChannel
 from addons.platforms.twilio import TwilioChannel
 from addons.policies import GUARD_URGENT_KEY, patient_messages
-from addons.responses import DOMAIN, response_text
 from addons.widget import WidgetSocketIOInput
+from bot.domain import DOMAIN, response_text
 from bot.inbound import MAX_MESSAGE_CHARS, MAX_SCAN_CHARS, body_problem, clean, screen
 from bot.names import (
     SLOT_CRISIS_LINE,

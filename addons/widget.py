@@ -72,7 +72,7 @@ from socketio import AsyncServer
 
 from addons.cards import named
 from addons.platforms.handlers import Handler
-from addons.responses import DOMAIN, response_text
+from bot.domain import DOMAIN, response_text
 from bot.inbound import MAX_BODY_BYTES
 from bot.names import UTTER_DISCLAIMER, UTTER_SLOW_DOWN
 from bot.ratelimit import shared_limiter

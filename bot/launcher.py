@@ -39,7 +39,6 @@ from bot.secrets import actions_token, rest_token, write_private
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 MODEL = PROJECT_ROOT / "models" / "neurobot.tar.gz"
-DOMAIN = PROJECT_ROOT / "domain.yml"
 
 # A symptom description without red flags: it goes through NLU, the dialogue policies and
 # the archive search (sentence model included), the way a patient's first message does.

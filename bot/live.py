@@ -40,8 +40,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from bot.domain import DOMAIN, responses
 from bot.errors import ArchiveFormatError, BotError, ServiceError
 from bot.http import HttpClient
 from bot.jsonl import json_objects
@@ -61,10 +60,9 @@ from bot.names import (
     response_name,
 )
 from bot.secrets import rest_token
-from bot.settings import PROJECT_ROOT, load_settings
+from bot.settings import load_settings
 from bot.stats import percentile
 
-DOMAIN = PROJECT_ROOT / "domain.yml"
 #: Concurrent conversations by default.
 DEFAULT_WORKERS = 4
 #: Seconds to wait for the bot's first message of a turn.
@@ -200,8 +198,7 @@ class ResponseMatcher:
     @classmethod
     def from_domain(cls, path: Path = DOMAIN) -> ResponseMatcher:
         """The matcher of the responses in a domain file."""
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return cls(data.get("responses") or {})
+        return cls(responses(path))
 
     def match(self, messages: Sequence[Mapping[str, Any]]) -> tuple[str | None, ...]:
         """One response name per message (None: no response explains it)."""

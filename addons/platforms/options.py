@@ -9,7 +9,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from addons.platforms.handlers import Button
-from addons.responses import response_text
+from bot.domain import response_text
 
 #: Seconds the options sent to a sender are remembered.
 OPTIONS_TTL = 3600.0
