@@ -15,7 +15,8 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -222,15 +223,29 @@ def send_record(
     )
 
 
+@dataclass(frozen=True)
+class Turn:
+    """What an action works with in one turn: where its messages go, the conversation,
+    the settings and the domain Rasa sent."""
+
+    dispatcher: CollectingDispatcher
+    tracker: Tracker
+    settings: Settings
+    domain: DomainDict
+
+
 class ArchiveAction(Action, ABC):
     """Common frame: the answer, with every error caught at the action boundary."""
 
     def __init__(self, services: Services | None = None) -> None:
         self.services = services or _shared
 
-    @abstractmethod
+    #: The action's name in domain.yml (each action sets its own).
+    NAME: ClassVar[str]
+
     def name(self) -> str:
         """The action name in domain.yml."""
+        return self.NAME
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -239,9 +254,8 @@ class ArchiveAction(Action, ABC):
             settings = self.services.settings
             # the search (SQLite, the sentence model) blocks: it runs in the worker pool,
             # so the action server's event loop keeps serving other patients meanwhile
-            return await off_loop(
-                settings.action_workers, self.answer, dispatcher, tracker, settings, domain
-            )
+            turn = Turn(dispatcher, tracker, settings, domain)
+            return await off_loop(settings.action_workers, self.answer, turn)
         except BotError as exc:
             # The error's own message names the file or service, never patient text.
             logger.error("%s failed (%s); sending the technical-problem reply", self.name(), exc)
@@ -257,13 +271,7 @@ class ArchiveAction(Action, ABC):
         return []
 
     @abstractmethod
-    def answer(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        settings: Settings,
-        domain: DomainDict,
-    ) -> list[EventType]:
+    def answer(self, turn: Turn) -> list[EventType]:
         """Send the answer; return the events."""
 
 
@@ -271,41 +279,28 @@ class ActionAnswerFromArchive(ArchiveAction):
     """The patient sees the most similar archived question and its reply, or an honest
     'no close match', always followed by the safety advice."""
 
-    def name(self) -> str:
-        return "action_answer_from_archive"
+    NAME = "action_answer_from_archive"
 
-    def answer(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        settings: Settings,
-        domain: DomainDict,
-    ) -> list[EventType]:
-        return self.search(dispatcher, tracker, settings, domain)
+    def answer(self, turn: Turn) -> list[EventType]:
+        return self.search(turn)
 
-    def search(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        settings: Settings,
-        domain: DomainDict,
-    ) -> list[EventType]:
+    def search(self, turn: Turn) -> list[EventType]:
         """Search with the conversation's descriptions; send the answer, the close
         questions to choose from, or the no-match."""
-        texts = patient_texts(tracker, DESCRIPTIVE_INTENTS)
-        latest = latest_text(tracker)
+        texts = patient_texts(turn.tracker, DESCRIPTIVE_INTENTS)
+        latest = latest_text(turn.tracker)
         if latest and (not texts or texts[-1] != latest):
             texts.append(latest)
         hits = self.services.index.search(
             conversation_query(texts),
-            k=1 + settings.max_similar + 3,
-            boost_terms=entity_values(tracker, BOOST_ENTITIES),
+            k=1 + turn.settings.max_similar + 3,
+            boost_terms=entity_values(turn.tracker, BOOST_ENTITIES),
         )
-        reply = decide_reply(hits, settings.max_similar, settings.max_wrong)
+        reply = decide_reply(hits, turn.settings.max_similar, turn.settings.max_wrong)
         if reply.kind == OFFER:
             offered = [r.id for r in reply.offered]
-            offer(dispatcher, reply.offered, domain)
-            dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
+            offer(turn.dispatcher, reply.offered, turn.domain)
+            turn.dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
             return [
                 SlotSet(SLOT_HITS, offered),
                 SlotSet(SLOT_SHOWN, []),
@@ -313,8 +308,8 @@ class ActionAnswerFromArchive(ArchiveAction):
                 SlotSet(SLOT_OFFERED, offered),
             ]
         if reply.kind != ANSWER or reply.answer is None:
-            dispatcher.utter_message(response=UTTER_NO_MATCH)
-            dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
+            turn.dispatcher.utter_message(response=UTTER_NO_MATCH)
+            turn.dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
             return [
                 SlotSet(SLOT_HITS, []),
                 SlotSet(SLOT_SHOWN, []),
@@ -322,9 +317,11 @@ class ActionAnswerFromArchive(ArchiveAction):
                 SlotSet(SLOT_OFFERED, []),
             ]
         answer = reply.answer
-        send_record(dispatcher, UTTER_ARCHIVE_ANSWER, answer.record, settings, answer.similar)
-        dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
-        good = [h.record.id for h in shown(hits, settings.max_wrong)]
+        send_record(
+            turn.dispatcher, UTTER_ARCHIVE_ANSWER, answer.record, turn.settings, answer.similar
+        )
+        turn.dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
+        good = [h.record.id for h in shown(hits, turn.settings.max_wrong)]
         return [
             SlotSet(SLOT_HITS, good),
             SlotSet(SLOT_SHOWN, [answer.record.id]),
@@ -355,45 +352,32 @@ def response_text(domain: DomainDict, name: str) -> str:
     return str(domain["responses"][name][0]["text"]).strip()
 
 
-def nothing_shown(
-    dispatcher: CollectingDispatcher,
-    tracker: Tracker,
-    settings: Settings,
-    services: Services,
-    domain: DomainDict,
-) -> list[EventType]:
+def nothing_shown(turn: Turn, services: Services) -> list[EventType]:
     """A follow-up request with nothing shown yet: a typed health question is searched
     (the NLU took a new description for a follow-up), anything else is told to describe
     the symptoms first. Words of care alone ("what else did the doctor say?") ask about
     an answer, so they do not make a health question here."""
-    typed = latest_text(tracker)
+    typed = latest_text(turn.tracker)
     if typed and is_health_text(typed, care_words=False):
-        return ActionAnswerFromArchive(services).search(dispatcher, tracker, settings, domain)
-    dispatcher.utter_message(response=UTTER_NOTHING_SHOWN_YET)
+        return ActionAnswerFromArchive(services).search(turn)
+    turn.dispatcher.utter_message(response=UTTER_NOTHING_SHOWN_YET)
     return []
 
 
 class ActionShowFullReply(ArchiveAction):
     """The patient reads the whole archived reply to the question last shown."""
 
-    def name(self) -> str:
-        return "action_show_full_reply"
+    NAME = "action_show_full_reply"
 
-    def answer(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        settings: Settings,
-        domain: DomainDict,
-    ) -> list[EventType]:
-        current = tracker.get_slot(SLOT_CURRENT)
+    def answer(self, turn: Turn) -> list[EventType]:
+        current = turn.tracker.get_slot(SLOT_CURRENT)
         record = self.services.index.get(current) if current else None
         if record is None:
-            return nothing_shown(dispatcher, tracker, settings, self.services, domain)
-        dispatcher.utter_message(
+            return nothing_shown(turn, self.services)
+        turn.dispatcher.utter_message(
             response=UTTER_FULL_REPLY, **record_fields(record), reply=record.reply
         )
-        dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
+        turn.dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
         return []
 
 
@@ -401,36 +385,29 @@ class ActionShowSimilar(ArchiveAction):
     """The patient sees another archived question similar to theirs (the one they
     picked, or the next best), or hears that there is none."""
 
-    def name(self) -> str:
-        return "action_show_similar"
+    NAME = "action_show_similar"
 
-    def answer(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        settings: Settings,
-        domain: DomainDict,
-    ) -> list[EventType]:
-        hits: list[str] = list(tracker.get_slot(SLOT_HITS) or [])
-        shown: list[str] = list(tracker.get_slot(SLOT_SHOWN) or [])
+    def answer(self, turn: Turn) -> list[EventType]:
+        hits: list[str] = list(turn.tracker.get_slot(SLOT_HITS) or [])
+        shown: list[str] = list(turn.tracker.get_slot(SLOT_SHOWN) or [])
         if not hits:
-            return nothing_shown(dispatcher, tracker, settings, self.services, domain)
-        picked = entity_values(tracker, [ENTITY_RECORD])
+            return nothing_shown(turn, self.services)
+        picked = entity_values(turn.tracker, [ENTITY_RECORD])
         unseen = [i for i in hits if i not in shown]
         choice = picked[0] if picked and picked[0] in hits else (unseen[0] if unseen else None)
         record = self.services.index.get(choice) if choice else None
         if record is None:
-            dispatcher.utter_message(response=UTTER_NO_MORE_SIMILAR)
-            dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
+            turn.dispatcher.utter_message(response=UTTER_NO_MORE_SIMILAR)
+            turn.dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
             return []
-        offered: list[str] = list(tracker.get_slot(SLOT_OFFERED) or [])
+        offered: list[str] = list(turn.tracker.get_slot(SLOT_OFFERED) or [])
         shown = [*shown, record.id] if record.id not in shown else shown
-        others = [i for i in hits if i not in shown][: settings.max_similar]
+        others = [i for i in hits if i not in shown][: turn.settings.max_similar]
         similar = [r for r in (self.services.index.get(i) for i in others) if r is not None]
         chosen = record.id in offered
         response = UTTER_CHOSEN_ANSWER if chosen else UTTER_SIMILAR_ANSWER
-        send_record(dispatcher, response, record, settings, similar)
-        dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
+        send_record(turn.dispatcher, response, record, turn.settings, similar)
+        turn.dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
         events: list[EventType] = [SlotSet(SLOT_SHOWN, shown), SlotSet(SLOT_CURRENT, record.id)]
         if chosen:
             kept = {"record_id": record.id, "offered": offered}
@@ -443,19 +420,12 @@ class ActionNoneOfThese(ArchiveAction):
     that it has no close reply, asks for more detail, and keeps the refusal (the review
     queue counts it as a question the archive could not answer)."""
 
-    def name(self) -> str:
-        return "action_none_of_these"
+    NAME = "action_none_of_these"
 
-    def answer(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        settings: Settings,
-        domain: DomainDict,
-    ) -> list[EventType]:
-        offered: list[str] = list(tracker.get_slot(SLOT_OFFERED) or [])
-        dispatcher.utter_message(response=UTTER_NO_MATCH)
-        dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
+    def answer(self, turn: Turn) -> list[EventType]:
+        offered: list[str] = list(turn.tracker.get_slot(SLOT_OFFERED) or [])
+        turn.dispatcher.utter_message(response=UTTER_NO_MATCH)
+        turn.dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
         events: list[EventType] = [SlotSet(SLOT_HITS, []), SlotSet(SLOT_OFFERED, [])]
         if offered:
             events.append(SlotSet(SLOT_CHOICE, {"record_id": None, "offered": offered}))
@@ -473,28 +443,19 @@ class ActionRecordFeedback(ArchiveAction):
     """The patient's "Helpful" / "Not helpful" on an answer is kept with the record id
     in the conversation, and the patient gets a short thanks."""
 
-    def name(self) -> str:
-        return "action_record_feedback"
+    NAME = "action_record_feedback"
 
-    def answer(
-        self,
-        dispatcher: CollectingDispatcher,
-        tracker: Tracker,
-        settings: Settings,
-        domain: DomainDict,
-    ) -> list[EventType]:
-        typed = latest_text(tracker)
+    def answer(self, turn: Turn) -> list[EventType]:
+        typed = latest_text(turn.tracker)
         if typed and len(typed.split()) > FEEDBACK_MAX_WORDS and is_health_text(typed):
-            return ActionAnswerFromArchive(self.services).search(
-                dispatcher, tracker, settings, domain
-            )
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
+            return ActionAnswerFromArchive(self.services).search(turn)
+        intent = (turn.tracker.latest_message.get("intent") or {}).get("name")
         rating = FEEDBACK_RATINGS.get(str(intent))
-        picked = entity_values(tracker, [ENTITY_RECORD])
-        record_id = picked[0] if picked else tracker.get_slot(SLOT_CURRENT)
+        picked = entity_values(turn.tracker, [ENTITY_RECORD])
+        record_id = picked[0] if picked else turn.tracker.get_slot(SLOT_CURRENT)
         if rating is None or not record_id:
-            return nothing_shown(dispatcher, tracker, settings, self.services, domain)
-        dispatcher.utter_message(
+            return nothing_shown(turn, self.services)
+        turn.dispatcher.utter_message(
             response=UTTER_FEEDBACK_THANKS if rating == "helpful" else UTTER_FEEDBACK_NOT_HELPFUL
         )
         return [SlotSet(SLOT_FEEDBACK, {"rating": rating, "record_id": str(record_id)})]
