@@ -35,6 +35,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.generator import TrackerWithCachedStates
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from addons import validation
 from bot.names import (
     SLOT_CRISIS_LINE,
     SLOT_EMERGENCY_NUMBER,
@@ -46,6 +47,10 @@ from bot.safety.session import safety_decision
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
+
+# Every server that loads the model loads this policy: the action server's replies are
+# checked there with a validator built once (addons/validation.py: 20 ms a message).
+validation.install()
 
 EMERGENCY_RESPONSE = UTTER_EMERGENCY
 CRISIS_RESPONSE = UTTER_SELF_HARM
