@@ -46,8 +46,11 @@ def test_the_page_refuses_without_the_credential_shows_the_queue_and_marks_done(
     servers: ReviewServers, browser: WebDriver
 ) -> None:
     reply = servers.say("patient-page", QUESTION)
+    offered: list[str] = []
     if reply[0]["text"] == response_text("utter_close_questions"):
         # unsure, the bot offered close questions: none of them is the patient's
+        payloads = [b["payload"] for b in reply[0]["buttons"] if "{" in b["payload"]]
+        offered = [json.loads(p[p.index("{") :])["record_id"] for p in payloads]
         reply = servers.say("patient-page", "/none_of_these")
     assert reply[0]["text"] == response_text("utter_no_match")
     page = f"{servers.url}/webhooks/review/"
@@ -78,13 +81,20 @@ def test_the_page_refuses_without_the_credential_shows_the_queue_and_marks_done(
     ]
     row = rows[0]
     assert row.find_element(By.CSS_SELECTOR, "td.kind").text == "No match"
-    assert row.find_element(By.CSS_SELECTOR, "td.a").text == "the honest no-match"
+    refused_offer = f", after “None of these” to {', '.join(offered)}" if offered else ""
+    assert row.find_element(By.CSS_SELECTOR, "td.a").text == "the honest no-match" + refused_offer
     assert "Lena Berg" not in browser.page_source
     # the chart: five bars for today, and the counts table beside it
     bars = browser.find_elements(By.CSS_SELECTOR, "#chart svg rect.bar")
     assert len(bars) == 5
+    heads = [h.text for h in browser.find_elements(By.CSS_SELECTOR, "#counts thead th")]
     counts = browser.find_elements(By.CSS_SELECTOR, "#counts tbody tr")[0]
-    assert [c.text for c in counts.find_elements(By.TAG_NAME, "td")][2:4] == ["1", "0"]
+    today = dict(zip(heads, [c.text for c in counts.find_elements(By.TAG_NAME, "td")], strict=True))
+    assert {k: today[k] for k in ("Close questions offered", "Chosen", "No-matches")} == {
+        "Close questions offered": "1" if offered else "0",
+        "Chosen": "0",
+        "No-matches": "1",
+    }
     screenshot(browser, "review-page.png")
 
     item = row.get_attribute("data-item")
