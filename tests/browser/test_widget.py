@@ -40,7 +40,21 @@ from tests.browser.chromium import headless_chromium, screenshot  # noqa: E402
 RASA_WEBCHAT = PROJECT_ROOT / "widget/node_modules/rasa-webchat/lib/index.js"
 
 
-class _OtherSite(BaseHTTPRequestHandler):
+class _QuietPages(BaseHTTPRequestHandler):
+    """A test web server's handler: sends a page whole, logs nothing."""
+
+    def send_page(self, body: bytes, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class _OtherSite(_QuietPages):
     """A hospital's own site, on another origin: serves ``server.pages`` by path."""
 
     server: Any
@@ -50,15 +64,7 @@ class _OtherSite(BaseHTTPRequestHandler):
         if page is None:
             self.send_error(404)
             return
-        body, content_type = page
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.send_page(*page)
 
 
 def embedding_page(bot: str) -> bytes:
@@ -368,7 +374,7 @@ def test_a_session_id_the_server_did_not_sign_starts_afresh(
     assert browser.find_elements(By.CSS_SELECTOR, "#log > li") == []
 
 
-class _PageOnly(BaseHTTPRequestHandler):
+class _PageOnly(_QuietPages):
     """Serves the widget's files but no socket.io: a server that cannot be reached."""
 
     def do_GET(self) -> None:
@@ -377,15 +383,7 @@ class _PageOnly(BaseHTTPRequestHandler):
             self.send_error(503)
             return
         path, content_type = FILES[name]
-        body = path.read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.send_page(path.read_bytes(), content_type)
 
 
 def test_unreachable_server_is_said_clearly(browser: WebDriver) -> None:
