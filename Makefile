@@ -25,7 +25,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@echo "installing the project and its dependencies (Rasa takes about 3 minutes) ..."
 	$(PY) -m pip install --progress-bar on -c constraints.txt --upgrade pip wheel setuptools
 	$(PY) -m pip install --progress-bar on -c constraints.txt -e '.[dev]'
-	$(PY) -m bot.embedding fetch-models
+	$(PY) -m bot.search.embedding fetch-models
 	@touch $@
 
 install: $(VENV)/.installed ## Create .venv and install everything (first use only)
@@ -44,7 +44,7 @@ constraints: ## Pin the newest versions pyproject.toml allows in constraints.txt
 	rm -rf $(LOCK_VENV)
 
 index: install ## Build the archive index from NEUROBOT_ARCHIVE when it changed
-	$(PY) -m bot.embedding fetch-models
+	$(PY) -m bot.search.embedding fetch-models
 	$(BIN)/bot archive build --if-changed
 
 $(MODEL): $(TRAINING_DATA) | $(VENV)/.installed
@@ -70,7 +70,7 @@ browser-deps: ## Install Debian's Chromium and ChromeDriver for the browser test
 	fi
 
 run: install index model widget ## Start the action server and the Rasa server (Ctrl-C stops both)
-	$(PY) -m bot.launcher
+	$(PY) -m bot.serving.launcher
 
 nginx-deps: ## Install Debian's nginx for the cluster profile, if missing
 	@if command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; then \
@@ -81,15 +81,15 @@ nginx-deps: ## Install Debian's nginx for the cluster profile, if missing
 	fi
 
 cluster: install index model widget nginx-deps ## 2 Rasa + 2 action servers, PostgreSQL, Redis, nginx on :8080
-	$(PY) -m bot.cluster
+	$(PY) -m bot.serving.cluster
 
 LOAD_ARGS ?= --profiles run,cluster --saturate
 
 load: install index model widget nginx-deps ## Load run against make run and make cluster, side by side
-	$(PY) -m bot.load $(LOAD_ARGS)
+	$(PY) -m bot.evaluation.load $(LOAD_ARGS)
 
 shell: install index model ## Hold a test conversation in the terminal (rasa shell)
-	$(PY) -m bot.launcher --shell
+	$(PY) -m bot.serving.launcher --shell
 
 lint: install ## ruff lint and format check
 	$(BIN)/ruff check --no-cache .

@@ -24,18 +24,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.workers import off_loop
-from bot.compose import (
-    ANSWER,
-    OFFER,
-    attribution,
-    conversation_query,
-    decide_reply,
-    excerpt,
-    shown,
-)
-from bot.embedding import encoder_for
+from bot.archive.records import Record
 from bot.errors import BotError
-from bot.index import ArchiveIndex
+from bot.guard.topic import is_health_text
 from bot.names import (
     SLOT_CHOICE,
     SLOT_CURRENT,
@@ -57,9 +48,18 @@ from bot.names import (
     UTTER_SIMILAR_ANSWER,
     UTTER_TECHNICAL_PROBLEM,
 )
-from bot.records import Record
-from bot.routing import is_health_text
 from bot.safety.session import is_payload
+from bot.search.compose import (
+    ANSWER,
+    OFFER,
+    attribution,
+    conversation_query,
+    decide_reply,
+    excerpt,
+    shown,
+)
+from bot.search.embedding import encoder_for
+from bot.search.index import ArchiveIndex
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)

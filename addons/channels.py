@@ -41,7 +41,8 @@ from addons.platforms.twilio import TwilioChannel
 from addons.policies import GUARD_URGENT_KEY, patient_messages
 from addons.widget import WidgetSocketIOInput
 from bot.domain import DOMAIN, response_text
-from bot.inbound import MAX_MESSAGE_CHARS, MAX_SCAN_CHARS, body_problem, clean, screen
+from bot.guard.inbound import MAX_MESSAGE_CHARS, MAX_SCAN_CHARS, body_problem, clean, screen
+from bot.guard.ratelimit import RateLimiter, retry_after, shared_limiter
 from bot.names import (
     SLOT_CRISIS_LINE,
     SLOT_EMERGENCY_NUMBER,
@@ -53,7 +54,6 @@ from bot.names import (
     UTTER_SLOW_DOWN,
     UTTER_TECHNICAL_PROBLEM,
 )
-from bot.ratelimit import RateLimiter, retry_after, shared_limiter
 from bot.safety import Level
 from bot.safety.session import safety_decision
 from bot.secrets import rest_token
@@ -173,7 +173,7 @@ def guard(
             the turn still lands in the conversation, and a late answer still reaches
             channels that push messages (socket.io, messaging apps).
         max_chars: Longer messages are refused politely before the NLU, after the
-            red-flag check of their first :data:`~bot.inbound.MAX_SCAN_CHARS`
+            red-flag check of their first :data:`~bot.guard.inbound.MAX_SCAN_CHARS`
             characters; one that shows red flags is processed (cut to ``max_chars``) so
             that its emergency reply is stored and counted like any other.
         history: The patient's earlier messages of the session, for the red-flag check
@@ -334,7 +334,7 @@ class GuardMixin:
 def rest_body_problem(body: bytes) -> str | None:
     """What is wrong with a REST webhook body, or None when it can be processed.
 
-    The body's size and depth are checked first (:func:`bot.inbound.body_problem`).
+    The body's size and depth are checked first (:func:`bot.guard.inbound.body_problem`).
     """
     try:
         data = json.loads(body or b"")
@@ -389,7 +389,7 @@ class GuardedRestInput(GuardMixin, RestInput):
 
     Limits: an address whose requests keep failing the token check gets 429 (a client
     guessing the token); each conversation's messages are counted (429 over the limit);
-    a body over :data:`~bot.inbound.MAX_BODY_BYTES` gets 413 and one nested too deep 400,
+    a body over :data:`~bot.guard.inbound.MAX_BODY_BYTES` gets 413 and one nested too deep 400,
     before it is parsed."""
 
     limit_in_guard = False

@@ -2,13 +2,13 @@
 
 A Rasa custom input channel (listed in ``credentials.yml``) that receives no patient
 messages; it serves one HTML page built on the server (no script): the open items of
-the queue (:mod:`bot.review`, read from the tracker store on every request, so a new
+the queue (:mod:`bot.review.queue`, read from the tracker store on every request, so a new
 item shows at the next reload), the counts per day as an inline SVG bar chart with the
 same numbers in a table, and a "Mark done" button per item.
 
-The page shows :data:`bot.review.PAGE_SIZE` items, newest first, with "Newer" and
+The page shows :data:`bot.review.queue.PAGE_SIZE` items, newest first, with "Newer" and
 "Older" links, filtered by kind and by day (a day of the counts table): it reads only the
-items it shows (:func:`bot.review.read_page`) and the counts by one SQL aggregate.
+items it shows (:func:`bot.review.queue.read_page`) and the counts by one SQL aggregate.
 
 **Credential.** Every request needs the operator credential: ``NEUROBOT_REVIEW_TOKEN``,
 or the token generated once into ``var/review_token``. A browser signs in with it once
@@ -16,12 +16,12 @@ or the token generated once into ``var/review_token``. A browser signs in with i
 ``Secure`` over HTTPS) that holds its expiry (:data:`SESSION_SECONDS` after the sign-in)
 and a random nonce of this sign-in, signed with an HMAC keyed by the token: the token
 itself is never stored in the browser, changing the token signs everyone out, and "Sign
-out" revokes the nonce in the tracker store's database (:func:`bot.review.sign_out`), so
+out" revokes the nonce in the tracker store's database (:func:`bot.review.queue.sign_out`), so
 the cookie is dead on every Rasa server. Scripts send ``Authorization: Bearer <token>``
 instead (``queue.json`` gives a page of the queue as JSON). Without the credential: 401
 and the sign-in form, nothing of the queue. Sign-in attempts (the form, and every
 request with a bearer token) count against ``NEUROBOT_RATE_SIGN_IN`` per address
-(:mod:`bot.ratelimit`; a success resets the count): over it, 429 with ``Retry-After``,
+(:mod:`bot.guard.ratelimit`; a success resets the count): over it, 429 with ``Retry-After``,
 the token not even compared. "Mark done" is a POST carrying a second HMAC (against
 cross-site requests) and accepts only items of the queue.
 
@@ -56,8 +56,8 @@ from sanic.response import HTTPResponse
 
 from bot.database import database_url
 from bot.errors import BotError
-from bot.ratelimit import RateLimiter, retry_after, shared_limiter
-from bot.review import (
+from bot.guard.ratelimit import RateLimiter, retry_after, shared_limiter
+from bot.review.queue import (
     KINDS,
     DayCounts,
     Item,

@@ -4,7 +4,7 @@ DIET separates small talk and follow-ups from descriptions well on the team's ex
 but on real patients' questions it sends some health questions to ``out_of_scope``,
 to the low-confidence ``nlu_fallback``, or to small talk ("What antihypertensives do
 not cause impotence?" reads as ``deny``). After the ``FallbackClassifier``, this
-component asks :func:`bot.routing.route_intent`, which reads the words: such a message is
+component asks :func:`bot.guard.topic.route_intent`, which reads the words: such a message is
 handled as ``describe_symptoms`` (the archive answer, or the honest no-match with the
 safety advice). The NLU's own choice is kept under ``routed_from`` in the parse data.
 
@@ -23,7 +23,7 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.routing import route_intent
+from bot.guard.topic import route_intent
 
 INTENT_RANKING_KEY = "intent_ranking"
 ROUTED_FROM_KEY = "routed_from"

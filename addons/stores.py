@@ -9,7 +9,7 @@ Its error log also quotes SQLAlchemy's message, whose parameters hold the events
 text) of a failed save.
 
 :class:`GuardedSQLTrackerStore` is Rasa's ``SQLTrackerStore`` (same table, same
-arguments; ``bot/conversations.py`` names it in the endpoints file) that catches its own
+arguments; ``bot/serving/store.py`` names it in the endpoints file) that catches its own
 failures, so FailSafe never sees one:
 
 - a failed read is logged (operation and error type, no patient text) and recorded in the

@@ -40,9 +40,9 @@ socket.io client from this channel; ``widget/README.md``).
   browsers refuse the response.
 * A ``user_uttered`` payload that is not an object, or a message that is not text,
   reaches the guard as an empty message (Rasa's handler would fail in silence).
-* **Limits.** A packet over :data:`bot.inbound.MAX_BODY_BYTES` closes the socket before it
+* **Limits.** A packet over :data:`bot.guard.inbound.MAX_BODY_BYTES` closes the socket before it
   is read; an address over ``NEUROBOT_RATE_ADDRESS`` (messages and new sessions) gets
-  the "slow down" reply, nothing processed (:mod:`bot.ratelimit`).
+  the "slow down" reply, nothing processed (:mod:`bot.guard.ratelimit`).
 * ``enter_room`` is awaited: with python-socketio >= 5.9 it is a coroutine, which
   Rasa 3.6 never awaits, so the socket would never join its session's room.
 """
@@ -73,9 +73,9 @@ from socketio import AsyncServer
 from addons.cards import named
 from addons.platforms.handlers import Handler
 from bot.domain import DOMAIN, response_text
-from bot.inbound import MAX_BODY_BYTES
+from bot.guard.inbound import MAX_BODY_BYTES
+from bot.guard.ratelimit import shared_limiter
 from bot.names import UTTER_DISCLAIMER, UTTER_SLOW_DOWN
-from bot.ratelimit import shared_limiter
 from bot.secrets import session_secret
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 

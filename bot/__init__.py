@@ -1,3 +1,3 @@
-"""Neurobot core: the archive, search, safety and answer composition, free of Rasa."""
+"""Neurobot in plain Python, free of Rasa: the shared core here, each job in a subpackage."""
 
 __version__ = "0.1.0"

@@ -12,14 +12,14 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bot import vectors
-from bot.archive import FORMATS, read_archive
-from bot.compose import attribution, excerpt, hit_decisions
-from bot.embedding import encoder_for
+from bot.archive.formats import FORMATS, read_archive
 from bot.errors import ArchiveFormatError, BotError
-from bot.evaluation import add_commands
-from bot.index import ArchiveIndex, Hit
-from bot.live import add_command as add_live_command
+from bot.evaluation.live import add_command as add_live_command
+from bot.evaluation.retrieval import add_commands
+from bot.search import vectors
+from bot.search.compose import attribution, excerpt, hit_decisions
+from bot.search.embedding import encoder_for
+from bot.search.index import ArchiveIndex, Hit
 from bot.settings import Settings, load_settings
 
 log = logging.getLogger("bot")
@@ -70,7 +70,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     """Import files into the index; a malformed file imports nothing.
 
     The records are written in place (one transaction); a large archive then gets the
-    vector graph of its new vectors (``bot.vectors``), and the graph of the old ones is
+    vector graph of its new vectors (``bot.search.vectors``), and the graph of the old ones is
     removed. Use ``bot archive build`` to replace a served index atomically.
     """
     settings = load_settings()
@@ -92,7 +92,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def archive_fingerprint(paths: Sequence[Path], embedding: str = "none") -> str:
     """A fingerprint of archive files (names, sizes, modification times) and the code."""
-    from bot import index as index_module
+    from bot.search import index as index_module
 
     parts = [f"schema={index_module.SCHEMA_VERSION}", f"embedding={embedding}"]
     for path in paths:
@@ -234,7 +234,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_eval_triage(args: argparse.Namespace) -> int:
     """Print recall and false-alarm rate of the red-flag assessment on a table."""
-    from bot.evaluation import evaluate_triage
+    from bot.evaluation.retrieval import evaluate_triage
 
     try:
         report = evaluate_triage(Path(args.file))
@@ -271,7 +271,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     search.add_argument("text", nargs="?", help="the patient's words")
     search.set_defaults(func=cmd_search)
-    from bot.training import add_command as add_match_command
+    from bot.evaluation.training import add_command as add_match_command
 
     add_match_command(commands)
 
@@ -282,10 +282,10 @@ def build_parser() -> argparse.ArgumentParser:
     triage.set_defaults(func=cmd_eval_triage)
     add_commands(eval_commands, commands)
     add_live_command(eval_commands)
-    from bot.conversations import add_command as add_conversations_command
+    from bot.serving.store import add_command as add_conversations_command
 
     add_conversations_command(commands)
-    from bot.review import add_command as add_review_command
+    from bot.review.queue import add_command as add_review_command
 
     add_review_command(commands)
     return parser

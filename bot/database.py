@@ -1,6 +1,6 @@
 """Where the conversations are stored: the database every part that reads them agrees on.
 
-The Rasa server writes them (its tracker store, configured by :mod:`bot.conversations`),
+The Rasa server writes them (its tracker store, configured by :mod:`bot.serving.store`),
 the launcher prunes them, the review queue reads them: each finds the database and its
 ``events`` table here, so that none of them has to import another.
 

@@ -57,7 +57,7 @@ DEFAULTS: dict[str, str] = {
 MIN_SECRET_CHARS = 24
 #: ... and use at least this many different characters ("aaaa..." is refused).
 MIN_SECRET_SYMBOLS = 10
-#: Sentence models ``NEUROBOT_ENCODER`` may name (``bot.embedding.MODELS``).
+#: Sentence models ``NEUROBOT_ENCODER`` may name (``bot.search.embedding.MODELS``).
 ENCODERS = ("minilm", "mpnet")
 SECRETS = ("REST_TOKEN", "ACTIONS_TOKEN", "SESSION_SECRET", "REVIEW_TOKEN")
 RATES = ("RATE_MESSAGES", "RATE_ADDRESS", "RATE_REFUSED", "RATE_SIGN_IN")
@@ -78,7 +78,7 @@ class Settings:
         dense: Re-rank search candidates with sentence embeddings (``NEUROBOT_DENSE``,
             ``on`` or ``off``); the index must be rebuilt after a change.
         encoder: The sentence model, one of :data:`ENCODERS` (``NEUROBOT_ENCODER``;
-            ``mpnet`` needs ``python -m bot.embedding fetch-models``, then a new index).
+            ``mpnet`` needs ``python -m bot.search.embedding fetch-models``, then a new index).
         max_similar: How many similar questions an answer lists.
         excerpt_chars: Length of the reply excerpt in an answer.
         emergency_number: Emergency phone number told to patients.
@@ -116,7 +116,7 @@ class Settings:
         cluster_port: Public port of the cluster profile's nginx (``NEUROBOT_CLUSTER_PORT``,
             ``make cluster``).
         rate_messages: Most messages of one conversation in a moving window
-            (``NEUROBOT_RATE_MESSAGES``, e.g. ``20/minute``; see :mod:`bot.ratelimit`).
+            (``NEUROBOT_RATE_MESSAGES``, e.g. ``20/minute``; see :mod:`bot.guard.ratelimit`).
         rate_address: Most web chat messages and new sessions from one address.
         rate_refused: Most REST requests refused for their token, from one address.
         rate_sign_in: Most review page sign-in attempts from one address.

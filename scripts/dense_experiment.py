@@ -1,6 +1,6 @@
 """Dense retrieval variants side by side: why the shipped search re-ranks, not fuses.
 
-Not part of the product: the evidence behind the choice in bot/index.py (README,
+Not part of the product: the evidence behind the choice in bot/search/index.py (README,
 "Evaluation"). ``make dense-experiment`` runs::
 
     python scripts/dense_experiment.py --archive ../shared/data/medquad/neuro.jsonl \
@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.archive import read_archive  # noqa: E402
-from bot.embedding import from_blobs, load_encoder  # noqa: E402
-from bot.evaluation import Query, load_queries, metrics  # noqa: E402
-from bot.index import ArchiveIndex  # noqa: E402
+from bot.archive.formats import read_archive  # noqa: E402
+from bot.evaluation.retrieval import Query, load_queries, metrics  # noqa: E402
+from bot.search.embedding import from_blobs, load_encoder  # noqa: E402
+from bot.search.index import ArchiveIndex  # noqa: E402
 
 #: Reciprocal rank fusion constant.
 RRF_K = 60

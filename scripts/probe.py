@@ -43,7 +43,7 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
 from bot.database import database_url  # noqa: E402
-from bot.review import review_token  # noqa: E402
+from bot.review.queue import review_token  # noqa: E402
 from bot.secrets import rest_token, session_secret  # noqa: E402
 from bot.settings import load_settings  # noqa: E402
 

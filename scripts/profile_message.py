@@ -1,6 +1,6 @@
 """CPU per patient message, by stage, of the Rasa server and the action server.
 
-Starts both servers the way ``make run`` does (``bot.launcher``: the same commands,
+Starts both servers the way ``make run`` does (``bot.serving.launcher``: the same commands,
 environment, endpoints file with the SQLite tracker store, warm-up), but on free ports
 with a state folder of its own, so it runs beside a ``make run`` and never touches
 ``var/`` or ``models/``. Then it sends real patient text over REST, one new conversation
@@ -71,39 +71,48 @@ RASA_COMPONENTS = [
 ]
 RASA_ENVELOPE = [
     ("event loop, asyncio", r"asyncio/|uvloop"),
-    ("channel and Sanic (HTTP)", r"sanic|rasa/core/channels/|addons/channels\.py|bot/inbound\.py"),
-    ("rate limit", r"bot/ratelimit\.py|limits/"),
+    (
+        "channel and Sanic (HTTP)",
+        r"sanic|rasa/core/channels/|addons/channels\.py|bot/guard/inbound\.py",
+    ),
+    ("rate limit", r"bot/guard/ratelimit\.py|limits/"),
     ("processor (other)", r"rasa/core/processor\.py|rasa/core/agent\.py"),
     ("graph runner (dask)", r"rasa/engine/|dask/"),
     ("NLU other (message conversion)", r"rasa/nlu/|rasa/graph_components/"),
     ("actions run by the Rasa server", r"rasa/core/actions/"),
 ]
 ACTION_COMPONENTS = [
-    ("document frequencies (SQLite)", r"_doc_freq \(bot/index\.py|_total \(bot/index\.py"),
-    ("query analysis (concepts, traits)", r"\banalyze \(bot/search\.py|content_stems"),
-    ("embedding the message (ONNX)", r"encode_query \(bot/embedding|encode \(bot/embedding"),
-    ("nearest vectors", r"_neighbours \(bot/index|bot/vectors\.py"),
-    ("cosines of FTS candidates", r"_cosines \(bot/index"),
-    ("match model", r"bot/match\.py"),
-    ("records read (SQLite)", r"_records \(bot/index"),
-    ("composition", r"bot/compose\.py|addons/cards\.py"),
+    (
+        "document frequencies (SQLite)",
+        r"_doc_freq \(bot/search/index\.py|_total \(bot/search/index\.py",
+    ),
+    ("query analysis (concepts, traits)", r"\banalyze \(bot/search/query\.py|content_stems"),
+    (
+        "embedding the message (ONNX)",
+        r"encode_query \(bot/search/embedding|encode \(bot/search/embedding",
+    ),
+    ("nearest vectors", r"_neighbours \(bot/search/index|bot/search/vectors\.py"),
+    ("cosines of FTS candidates", r"_cosines \(bot/search/index"),
+    ("match model", r"bot/search/match\.py"),
+    ("records read (SQLite)", r"_records \(bot/search/index"),
+    ("composition", r"bot/search/compose\.py|addons/cards\.py"),
     ("safety", r"bot/safety/"),
-    ("redaction", r"bot/redact\.py"),
+    ("redaction", r"bot/review/redact\.py"),
 ]
 ACTION_ENVELOPE = [
     ("event loop, asyncio", r"asyncio/|uvloop|concurrent/futures|threading\.py"),
     ("Sanic, rasa_sdk (HTTP, JSON)", r"sanic|rasa_sdk/"),
     ("actions/ glue", r"actions/"),
-    ("search (other)", r"bot/search\.py|bot/index\.py"),
+    ("search (other)", r"bot/search/query\.py|bot/search/index\.py"),
 ]
-CANDIDATES_FRAME = re.compile(r"^candidates \(bot/index\.py:(\d+)\)$")
+CANDIDATES_FRAME = re.compile(r"^candidates \(bot/search/index\.py:(\d+)\)$")
 
 
 def candidates_ranges() -> list[tuple[str, int, int]]:
-    """Line ranges of ``ArchiveIndex.candidates`` (bot/index.py), found by their code,
+    """Line ranges of ``ArchiveIndex.candidates`` (bot/search/index.py), found by their code,
     so that its own lines (not calls) are told apart: query analysis, the FTS5
     statement, the records' texts, the signals loop."""
-    lines = (ROOT / "bot" / "index.py").read_text(encoding="utf-8").splitlines()
+    lines = (ROOT / "bot" / "search" / "index.py").read_text(encoding="utf-8").splitlines()
 
     def find(text: str, after: int = 0) -> int:
         for number, line in enumerate(lines[after:], start=after + 1):
@@ -309,8 +318,8 @@ def main() -> int:
             "NEUROBOT_LOG_LEVEL": os.environ.get("NEUROBOT_LOG_LEVEL", "WARNING"),
         }
     )
-    from bot import launcher
     from bot.secrets import rest_token
+    from bot.serving import launcher
     from bot.settings import load_settings
 
     settings = load_settings()

@@ -1,4 +1,4 @@
-"""How well ``bot.redact`` hides personal details, and what it hides that it should not.
+"""How well ``bot.review.redact`` hides personal details, and what it hides that it should not.
 
 On the phrase table (``tests/data/redaction_phrases.jsonl``: a text, its kind, and the
 substrings that must not survive) it prints, per kind, the phrases, the misses (a secret
@@ -18,7 +18,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from bot.redact import PLACEHOLDERS, find, redact
+from bot.review.redact import PLACEHOLDERS, find, redact
 
 ROOT = Path(__file__).resolve().parents[1]
 PHRASES = ROOT / "tests" / "data" / "redaction_phrases.jsonl"

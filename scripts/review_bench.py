@@ -10,8 +10,8 @@ Their rows are then copied in bulk, with new sender ids, timestamps spread over 
 and the patients' texts numbered, into a fresh SQLite file (and, with ``--postgres``, a
 PostgreSQL database whose ``events`` table is replaced, then dropped). Then ``bot review list`` and
 ``bot review counts`` run against each as a subprocess, and the wall time is printed;
-then what the operator page reads for one load (:func:`bot.review.read_page` and
-:func:`bot.review.read_counts`, in this process as in the Rasa server's): the first
+then what the operator page reads for one load (:func:`bot.review.queue.read_page` and
+:func:`bot.review.queue.read_counts`, in this process as in the Rasa server's): the first
 page once with the index created by the first read, then warm, an older page, one kind,
 one day.
 A command, not a test: it takes a few minutes at 100,000 conversations.
@@ -245,7 +245,7 @@ def timed(args: list[str]) -> tuple[float, str]:
 
 def page_timings(url: str, now: float) -> list[tuple[str, float]]:
     """Seconds to read what one load of the operator page reads (page and counts)."""
-    from bot.review import read_counts, read_page
+    from bot.review.queue import read_counts, read_page
 
     address = sa.engine.make_url(url)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from bot.index import ArchiveIndex
-from bot.records import Record
+from bot.archive.records import Record
+from bot.search.index import ArchiveIndex
+from bot.search.vocabulary import Vocabulary
 from bot.settings import Settings, load_settings
-from bot.vocabulary import Vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"

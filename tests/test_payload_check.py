@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from actions.actions import latest_text, patient_texts
-from bot.review import _texts
+from bot.review.queue import _texts
 
 BUTTON = '/ask_similar_question{"record_id": "sample-motor-012"}'
 TYPED = '/greet{"symptom": "my face is drooping"}'

@@ -19,7 +19,7 @@ from actions.actions import (
     ActionShowSimilar,
     Services,
 )
-from bot.index import ArchiveIndex
+from bot.search.index import ArchiveIndex
 from bot.settings import PROJECT_ROOT, Settings
 
 DOMAIN = PROJECT_ROOT / "domain.yml"

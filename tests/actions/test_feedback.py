@@ -8,7 +8,7 @@ from typing import Any
 from rasa_sdk.events import SlotSet
 
 from actions.actions import ActionAnswerFromArchive, ActionRecordFeedback, Services
-from bot.index import ArchiveIndex
+from bot.search.index import ArchiveIndex
 from bot.settings import Settings
 from tests.actions.test_actions import TWITCH_TEXT, responses, run
 
@@ -78,7 +78,7 @@ def test_a_long_health_message_taken_for_feedback_is_searched_not_recorded(
 
 
 def test_the_feedback_payloads_pass_the_channel_guard_and_nothing_else_does() -> None:
-    from bot.inbound import screen
+    from bot.guard.inbound import screen
 
     for payload in ('/feedback_helpful{"record_id": "t1"}', "/feedback_unhelpful"):
         assert screen(payload) == payload

@@ -22,8 +22,8 @@ from actions.actions import (
     ActionShowSimilar,
     Services,
 )
-from bot.index import Hit
-from bot.records import Record
+from bot.archive.records import Record
+from bot.search.index import Hit
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import HEADACHE, TINGLE, TWITCH
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from actions.actions import Services
-from bot.index import ArchiveIndex
+from bot.search.index import ArchiveIndex
 from bot.settings import load_settings
 from tests.conftest import HEADACHE, TINGLE, TINY_VOCABULARY, TWITCH
 

@@ -23,7 +23,7 @@ import actions.actions as actions_module
 from actions import workers
 from actions.actions import Services
 from actions.security import secure
-from bot.index import ArchiveIndex, Hit
+from bot.search.index import ArchiveIndex, Hit
 from bot.settings import Settings, load_settings
 from tests.channels.harness import free_port
 

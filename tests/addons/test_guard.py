@@ -11,8 +11,8 @@ import yaml
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 
 from addons.channels import URGENT_KEY, FallbackReplies, guard, rest_body_problem
-from bot.inbound import screen
-from bot.ratelimit import RateLimiter
+from bot.guard.inbound import screen
+from bot.guard.ratelimit import RateLimiter
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]

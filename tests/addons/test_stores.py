@@ -1,7 +1,7 @@
 """The tracker store during a database outage: the guard answers, nothing is overwritten.
 
 Real PostgreSQL (a fresh database, dropped afterwards) reached through a TCP proxy that
-plays the outage (bot/load.py's, run on its own thread: the store's SQL calls block the
+plays the outage (bot/evaluation/load.py's, run on its own thread: the store's SQL calls block the
 event loop they are made on), the store built by Rasa from the endpoints we write, wrapped
 in Rasa's FailSafeTrackerStore as the agent does, and the real guard.
 """
@@ -26,10 +26,10 @@ from rasa.utils.endpoints import EndpointConfig
 
 from addons import stores
 from addons.channels import FallbackReplies, guard
-from bot.conversations import tracker_store_config
-from bot.load import Proxy, via_proxy
+from bot.evaluation.load import Proxy, via_proxy
+from bot.serving.store import tracker_store_config
 from bot.settings import PROJECT_ROOT, Settings, load_settings
-from tests.bot.test_conversations import POSTGRES
+from tests.bot.serving.test_store import POSTGRES
 
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]
 PROBLEM = [
@@ -44,7 +44,7 @@ PRIVATE = "my-private-words-"
 
 
 class Outage:
-    """bot.load's proxy on a thread of its own: ``down()`` refuses and drops connections."""
+    """bot.evaluation.load's proxy on a thread of its own: ``down()`` refuses and drops them."""
 
     def __init__(self, url: str) -> None:
         parts = sa.engine.make_url(url)

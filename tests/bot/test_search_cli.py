@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli, match
-from bot.index import ArchiveIndex
+from bot import cli
+from bot.search import match
+from bot.search.index import ArchiveIndex
 from tests.conftest import TINY_ARCHIVE, TINY_VOCABULARY, write
 
 
@@ -18,7 +19,7 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     with ArchiveIndex(path, TINY_VOCABULARY) as index:
         index.upsert(TINY_ARCHIVE)
     monkeypatch.setenv("NEUROBOT_DENSE", "off")
-    monkeypatch.setattr("bot.index.load_vocabulary", lambda: TINY_VOCABULARY)
+    monkeypatch.setattr("bot.search.index.load_vocabulary", lambda: TINY_VOCABULARY)
     return path
 
 

@@ -8,7 +8,7 @@ from dataclasses import MISSING
 import pytest
 
 from bot.errors import ConfigError
-from bot.inbound import MAX_MESSAGE_CHARS
+from bot.guard.inbound import MAX_MESSAGE_CHARS
 from bot.settings import DEFAULTS, Settings, load_settings
 
 STRONG = "Zq3-vL8_pW2xK9mN4rT7yB1c"

@@ -1,6 +1,6 @@
 """Start the real action server and `rasa run` with a given credentials file.
 
-Shared by the channel and browser tests. Uses the helpers of :mod:`bot.launcher`, as
+Shared by the channel and browser tests. Uses the helpers of :mod:`bot.serving.launcher`, as
 tests/server/test_rest.py does; only the credentials file differs.
 """
 
@@ -23,7 +23,8 @@ import pytest
 import yaml
 
 from bot.http import HttpClient
-from bot.launcher import (
+from bot.secrets import rest_token
+from bot.serving.launcher import (
     MODEL,
     action_server_command,
     rasa_server_command,
@@ -32,7 +33,6 @@ from bot.launcher import (
     wait_until_up,
     warm_up,
 )
-from bot.secrets import rest_token
 from bot.settings import PROJECT_ROOT, Settings, load_settings
 
 RESPONSES = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())["responses"]

@@ -2,7 +2,7 @@
 
 One cluster (two Rasa servers, two action servers, nginx) is started for the module on
 free ports, with a throw-away PostgreSQL database and Redis db 5, each reached through a
-proxy of :mod:`bot.load` so that a test can cut it off without stopping the shared
+proxy of :mod:`bot.evaluation.load` so that a test can cut it off without stopping the shared
 engines of this machine. The full runs are `bot load` commands (README, "Scale-out").
 """
 
@@ -23,8 +23,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from bot.cluster import DEFAULT_DATABASE_URL
-from bot.load import (
+from bot.evaluation.load import (
     ANSWER,
     FALLBACK,
     FULL_REPLY,
@@ -36,6 +35,7 @@ from bot.load import (
     run_load,
     via_proxy,
 )
+from bot.serving.cluster import DEFAULT_DATABASE_URL
 from bot.settings import PROJECT_ROOT, load_settings
 from tests.channels.harness import SAFETY, require_model_and_index, rest_say
 
@@ -124,7 +124,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
 
 
 def names(cluster: Running, messages: list[dict[str, Any]]) -> tuple[str | None, ...]:
-    from bot.live import ResponseMatcher
+    from bot.evaluation.live import ResponseMatcher
 
     return ResponseMatcher.from_domain().match(messages)
 

@@ -2,7 +2,7 @@
 
 Like tests/channels/harness.py's :class:`Servers`, plus: a temporary state dir, the
 conversations in Rasa's SQLTrackerStore on a temporary SQLite file (the endpoints file
-written by bot.conversations, as `make run` does), a copy of the archive index (the
+written by bot.serving.store, as `make run` does), a copy of the archive index (the
 tests import into it), and a known operator credential.
 """
 
@@ -15,8 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.conversations import write_endpoints
-from bot.launcher import (
+from bot.secrets import rest_token
+from bot.serving.launcher import (
     action_server_command,
     rasa_server_command,
     server_env,
@@ -24,7 +24,7 @@ from bot.launcher import (
     wait_until_up,
     warm_up,
 )
-from bot.secrets import rest_token
+from bot.serving.store import write_endpoints
 from bot.settings import PROJECT_ROOT, load_settings
 from tests.channels.harness import free_port, require_model_and_index, rest_say
 

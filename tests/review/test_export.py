@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from bot.archive import read_archive
+from bot.archive.formats import read_archive
 from bot.errors import ArchiveFormatError, BotError
-from bot.index import ArchiveIndex
-from bot.review import export, export_line, imported_ids, load_queue, select
+from bot.review.queue import export, export_line, imported_ids, load_queue, select
+from bot.search.index import ArchiveIndex
 from bot.settings import Settings
 from tests.review.conftest import T0, Write, action, bot, card, feedback, user
 

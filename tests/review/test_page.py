@@ -20,7 +20,7 @@ from addons.review import (
     session_value,
     svg_chart,
 )
-from bot.review import DayCounts, Item, Page, load_queue
+from bot.review.queue import DayCounts, Item, Page, load_queue
 from bot.settings import Settings, load_settings
 from tests.review.conftest import T0, Write, action, bot, user
 from tests.review.operator import Operator, text

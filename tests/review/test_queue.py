@@ -9,11 +9,12 @@ import pytest
 from rasa.shared.core.events import SlotSet
 from sqlalchemy.engine import URL
 
-from bot import review
-from bot.review import (
+from bot.errors import ServiceError
+from bot.review.queue import (
     DayCounts,
     Item,
     Page,
+    Queue,
     UnknownItemError,
     cursor,
     load_queue,
@@ -24,7 +25,7 @@ from bot.review import (
     select,
 )
 from bot.settings import Settings
-from tests.bot.test_conversations import postgres_database
+from tests.bot.serving.test_store import postgres_database
 from tests.review.conftest import T0, Write, action, bot, card, feedback, user
 
 __all__ = ["postgres_database"]  # the fixture
@@ -177,8 +178,8 @@ def test_marked_items_are_done_and_left_out_of_the_open_list(
 def test_no_conversations_yet_is_an_empty_queue_and_creates_no_file(tmp_path: Path) -> None:
     missing = tmp_path / "none.sqlite3"
     url = URL.create("sqlite", database=str(missing))
-    assert read_queue(url) == review.Queue((), ())
-    assert read_page(url) == review.Page(())
+    assert read_queue(url) == Queue((), ())
+    assert read_page(url) == Page(())
     assert read_counts(url) == ()
     with pytest.raises(UnknownItemError, match=r"^not in the review queue: 1 "):
         mark_done(url, ["1"])
@@ -187,7 +188,7 @@ def test_no_conversations_yet_is_an_empty_queue_and_creates_no_file(tmp_path: Pa
 
 def test_an_unreachable_database_is_a_clear_error() -> None:
     url = URL.create("postgresql", username="nobody", host="127.0.0.1", port=1, database="x")
-    with pytest.raises(review.ServiceError, match=r"cannot read the conversations in postgresql"):
+    with pytest.raises(ServiceError, match=r"cannot read the conversations in postgresql"):
         read_queue(url)
 
 
@@ -239,7 +240,7 @@ def test_a_page_redacts_only_the_items_it_shows(
         redacted.append(text)
         return text
 
-    monkeypatch.setattr(review, "redact", counting)
+    monkeypatch.setattr("bot.review.queue.redact", counting)
     assert [i.kind for i in read_page(store_url, size=1).items] == ["emergency"]
     assert redacted == ["my dad's face droops suddenly, he was born 3 March 1950"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.launcher import action_server_command, rasa_server_command, server_env
+from bot.serving.launcher import action_server_command, rasa_server_command, server_env
 from bot.settings import load_settings
 from tests.channels.harness import Servers
 

@@ -23,8 +23,8 @@ import requests
 import socketio  # python-socketio, installed with Rasa
 import sqlalchemy as sa
 
-from bot.conversations import write_endpoints
 from bot.database import database_url
+from bot.serving.store import write_endpoints
 from tests.channels.harness import Servers, response_text, rest_headers
 
 pytestmark = pytest.mark.server

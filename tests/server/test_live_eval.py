@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.live import (
+from bot.evaluation.live import (
     EMERGENCY_OUTCOMES,
     Case,
     LiveReport,

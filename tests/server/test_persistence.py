@@ -1,6 +1,6 @@
 """A conversation survives a restart of `make run`'s launcher, on both stores.
 
-The launcher (``python -m bot.launcher``, what `make run` runs) is started with a
+The launcher (``python -m bot.serving.launcher``, what `make run` runs) is started with a
 temporary state dir; a patient gets an archive answer over REST; the launcher is stopped
 with SIGTERM (a service manager's stop, or Ctrl-C) and started again with the same
 settings; the patient's follow-ups ("read the full reply", a similar question) are
@@ -33,7 +33,7 @@ import redis
 import sqlalchemy as sa
 
 from bot.settings import PROJECT_ROOT, load_settings
-from tests.bot.test_conversations import postgres_database, rasa_store, save_conversation
+from tests.bot.serving.test_store import postgres_database, rasa_store, save_conversation
 from tests.channels.harness import (
     ALS,
     CARD_START,
@@ -55,7 +55,7 @@ DAY = 86_400.0
 
 
 class Launcher:
-    """``python -m bot.launcher`` with fixed ports, state dir and REST token."""
+    """``python -m bot.serving.launcher`` with fixed ports, state dir and REST token."""
 
     def __init__(self, state: Path, **variables: str) -> None:
         index = require_model_and_index().db_path
@@ -83,7 +83,7 @@ class Launcher:
         offset = len(self.output())
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot.launcher"],
+                [sys.executable, "-m", "bot.serving.launcher"],
                 cwd=PROJECT_ROOT,
                 env=self.env,
                 stdout=log,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import requests
 
-from bot.launcher import stop
+from bot.serving.launcher import stop
 from tests.channels.harness import ALS, SAFETY, Servers, response_text, rest_headers
 
 pytestmark = pytest.mark.server

@@ -16,7 +16,7 @@ import time
 import pytest
 import yaml
 
-from bot.launcher import MODEL, rasa_server_command, server_env
+from bot.serving.launcher import MODEL, rasa_server_command, server_env
 from bot.settings import PROJECT_ROOT, load_settings
 from tests.channels.harness import free_port
 

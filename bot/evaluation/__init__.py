@@ -1,0 +1,1 @@
+"""Measuring the product and the servers: retrieval, live, load and benchmarks."""

@@ -1,0 +1,1 @@
+"""What every incoming message meets first: cleaning, rate limits, the topic check."""

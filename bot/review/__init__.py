@@ -1,0 +1,1 @@
+"""The review queue of stored conversations and the redaction of what it shows."""

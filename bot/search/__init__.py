@@ -1,0 +1,1 @@
+"""Search of the archive: vocabulary, query analysis, index, vectors, match, answers."""

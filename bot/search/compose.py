@@ -1,0 +1,195 @@
+"""Answer composition: which hits are shown, and how a record is attributed.
+
+Nothing here writes wording for the patient (that lives in ``domain.yml``); it only
+selects and formats what the archive records.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.archive.records import Record
+from bot.search.index import Hit
+from bot.search.match import MAX_OFFERED, OFFER_PROBABILITY, OFFER_SCORE
+
+#: The three kinds of reply to a health question (``bot search --json`` names them).
+ANSWER = "answer"
+OFFER = "offer"
+NONE = "none"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What an archive answer shows.
+
+    Attributes:
+        record: The best-matching archived record.
+        score: The probability that its question asks the same as the patient's.
+        similar: Further records the match decision shows, best first.
+    """
+
+    record: Record
+    score: float
+    similar: tuple[Record, ...]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The kind of reply a health question gets, and what it shows.
+
+    Attributes:
+        kind: :data:`ANSWER` (one archived record, confidently), :data:`OFFER` (close
+            archived questions to choose from, the bot unsure) or :data:`NONE` (no
+            close match).
+        answer: The answer, for :data:`ANSWER`.
+        offered: The records offered, best first, for :data:`OFFER`.
+    """
+
+    kind: str
+    answer: Answer | None = None
+    offered: tuple[Record, ...] = ()
+
+
+def reply_kind(
+    candidates: Sequence[tuple[float, float]],
+    cutoff: float,
+    offer_probability: float = OFFER_PROBABILITY,
+    offer_score: float = OFFER_SCORE,
+    max_offered: int = MAX_OFFERED,
+) -> tuple[str, tuple[int, ...]]:
+    """The decision on ranked candidates: the kind of reply, and which places it shows.
+
+    The best hit is the answer when its probability reaches ``cutoff``. Otherwise the
+    bot offers close questions when one of the top ``max_offered`` hits is plausible
+    (its probability reaches ``offer_probability`` and its score ``offer_score``); the
+    list then holds every one of those top hits whose score reaches ``offer_score``,
+    whatever its probability. The probability is that the archived question asks *the
+    same* as the patient's; once the bot asks the patient to choose, a related question
+    they can recognise by its title is worth its place (under "I get pins and needles in
+    my fingers at night", the carpal tunnel question scores 0.53 at probability 0.02,
+    beside a 0.12 top hit). Otherwise there is no close match. The evaluation applies
+    the same function to labelled candidates, so what it measures is what patients meet.
+
+    Args:
+        candidates: Per hit, best first, its probability and its score.
+        cutoff: The answer cut-off (from ``NEUROBOT_MAX_WRONG``).
+        offer_probability: Least probability of the hit that makes an offer.
+        offer_score: Least score of an offered hit.
+        max_offered: Most hits offered.
+
+    Returns:
+        ``(ANSWER, (0,))``, ``(OFFER, places)`` or ``(NONE, ())``.
+    """
+    if candidates and candidates[0][0] >= cutoff:
+        return ANSWER, (0,)
+    top = candidates[:max_offered]
+    if not any(p >= offer_probability and s >= offer_score for p, s in top):
+        return NONE, ()
+    return OFFER, tuple(i for i, (_, s) in enumerate(top) if s >= offer_score)
+
+
+def decide_reply(hits: Sequence[Hit], max_similar: int, max_wrong: float | None = None) -> Reply:
+    """The reply to a health question from its ranked hits.
+
+    Args:
+        hits: Search hits, best first, each with its probability and decision.
+        max_similar: How many further hits an answer lists as similar questions.
+        max_wrong: Decide at this target share of wrong answers (None: keep the
+            decision the search made).
+    """
+    answer = choose_answer(hits, max_similar, max_wrong)
+    if answer is not None:
+        return Reply(ANSWER, answer=answer)
+    kind, places = reply_kind([(h.probability, h.score) for h in hits], cutoff=math.inf)
+    if kind == OFFER:
+        return Reply(OFFER, offered=tuple(hits[i].record for i in places))
+    return Reply(NONE)
+
+
+def hit_decisions(
+    hits: Sequence[Hit], max_similar: int, max_wrong: float | None = None
+) -> list[str]:
+    """Per hit, what the patient meets it as: ``answer`` (the answer or one of its
+    similar questions), ``offer`` (one of the close questions) or ``none``."""
+    reply = decide_reply(hits, max_similar, max_wrong)
+    if reply.kind == ANSWER and reply.answer is not None:
+        ids = {reply.answer.record.id, *(r.id for r in reply.answer.similar)}
+        return [ANSWER if h.record.id in ids else NONE for h in hits]
+    offered = {r.id for r in reply.offered}
+    return [OFFER if h.record.id in offered else NONE for h in hits]
+
+
+def attribution(record: Record) -> str:
+    """Who replied, from which department and source, and when, as the archive says.
+
+    Parts the archive does not record are left out, never filled in.
+    """
+    parts = [record.responder, record.department, record.source, record.reply_date]
+    return " · ".join(p for p in parts if p)
+
+
+def excerpt(text: str, limit: int) -> str:
+    """The beginning of a reply, cut at a sentence (or word) boundary near ``limit``."""
+    flat = re.sub(r"\s+", " ", text).strip()
+    if len(flat) <= limit:
+        return flat
+    window = flat[:limit]
+    cut = max(window.rfind(". "), window.rfind("? "), window.rfind("! "))
+    if cut >= limit // 2:
+        return window[: cut + 1]
+    return window.rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def choose_answer(
+    hits: Sequence[Hit], max_similar: int, max_wrong: float | None = None
+) -> Answer | None:
+    """Pick the answer from ranked hits, or None when the match decision shows none.
+
+    The best hit is the answer when the match model (:mod:`bot.search.match`) shows it; the
+    further hits it shows are the similar questions.
+
+    Args:
+        hits: Search hits, best first, each with its probability and decision.
+        max_similar: How many further hits to offer as similar questions.
+        max_wrong: Decide again at this target share of wrong answers (None: keep the
+            decision the search made, :attr:`Hit.answer`).
+    """
+    good = shown(hits, max_wrong)
+    if not good or good[0] is not hits[0]:
+        return None
+    return Answer(
+        record=good[0].record,
+        score=good[0].probability,
+        similar=tuple(h.record for h in good[1 : 1 + max_similar]),
+    )
+
+
+def shown(hits: Sequence[Hit], max_wrong: float | None = None) -> list[Hit]:
+    """The hits the bot would show, best first (none unless the best hit is shown).
+
+    Args:
+        hits: Search hits, best first.
+        max_wrong: Decide at this target share of wrong answers (None: as searched).
+    """
+    if not hits:
+        return []
+    if max_wrong is None:
+        chosen = [h for h in hits if h.answer]
+    else:
+        from bot.search.match import SIMILAR_PROBABILITY, shipped_model
+
+        cut = shipped_model().cutoff(max_wrong)
+        if hits[0].probability < cut:
+            return []
+        bar = min(cut, SIMILAR_PROBABILITY)
+        chosen = [hits[0], *(h for h in hits[1:] if h.probability >= bar)]
+    return chosen if chosen and chosen[0] is hits[0] else []
+
+
+def conversation_query(messages: Sequence[str], keep: int = 3) -> str:
+    """Join the patient's last ``keep`` descriptive messages into one search query."""
+    recent = [m.strip() for m in messages if m and m.strip()][-keep:]
+    return "\n".join(recent)

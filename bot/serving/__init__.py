@@ -1,0 +1,1 @@
+"""Starting the servers: one of each, the cluster, and the conversations' store."""
