@@ -5,6 +5,9 @@
 with a throw-away state dir, or talks to servers already running (``--url NAME=URL``),
 and runs, against each in turn:
 
+* **single** (``--single N``, 30): one patient sending N messages back to back over REST,
+  the latency of one message when nothing else waits;
+
 * **typing**: ``--patients`` patients (20) who start staggered over the think time and
   hold multi-turn conversations: a description of their symptoms (the questions of the
   sample archive, written by the team), then "can you show me the full reply?", then a
@@ -14,6 +17,12 @@ and runs, against each in turn:
   most messages per second;
 * **memory** (``--memory N``): the resident memory (VmRSS of ``/proc/<pid>/status``) of
   every server at the start and after N more conversations sent back to back.
+
+The profile ``bare`` is a plain Rasa bot of the same version (:mod:`bot.evaluation.baseline`:
+``rasa init``'s demo, REST only, conversations in memory), started on this machine in the
+same run. When it is among the profiles, the table ends with each profile's figures as a
+ratio to it (single-patient p50, saturated messages per second): absolute figures move by
+half with whatever else the machine runs, the ratio far less.
 
 For each it prints latency p50 / p95 / max, messages per second and the replies that were
 *lost* (no HTTP answer, an error status, a socket that dropped), *silent* (an answer
@@ -62,6 +71,7 @@ import aiohttp
 
 from bot.archive.formats import read_archive
 from bot.errors import BotError, ServiceError
+from bot.evaluation import baseline
 from bot.evaluation.live import ResponseMatcher
 from bot.names import (
     UTTER_ARCHIVE_ANSWER,
@@ -356,6 +366,8 @@ class Target:
     servers: Callable[[], dict[str, int]] = dict
     logs: Sequence[Path] = ()
     kill_rasa: Callable[[], str] | None = None
+    #: Talks REST only (the bare bot): every run sends over REST.
+    rest_only: bool = False
 
 
 async def patient(
@@ -497,6 +509,8 @@ def memory(target: Target) -> dict[str, float]:
 # --- profiles ----------------------------------------------------------------------------
 
 
+#: The profiles this command can start.
+PROFILES = ("run", "cluster", "bare")
 #: Rate limits a load run does not meet (``bot.guard.ratelimit``).
 UNLIMITED = {
     f"NEUROBOT_RATE_{name}": "1000000/minute"
@@ -508,14 +522,14 @@ class Profile:
     """``make run``'s launcher or ``make cluster`` started as a child, on free ports.
 
     Args:
-        name: ``run`` or ``cluster``.
+        name: ``run``, ``cluster`` or ``bare`` (:mod:`bot.evaluation.baseline`).
         state_dir: Its state dir (secrets, conversations, the cluster's files).
         extra_env: Variables for it (store URLs of a fault run).
     """
 
     def __init__(self, name: str, state_dir: Path, extra_env: dict[str, str] | None = None):
-        if name not in ("run", "cluster"):
-            raise BotError(f"unknown profile {name!r} (run or cluster)")
+        if name not in PROFILES:
+            raise BotError(f"unknown profile {name!r} ({', '.join(PROFILES)})")
         self.name = name
         self.state_dir = state_dir
         self.port = free_port()
@@ -527,7 +541,14 @@ class Profile:
             **UNLIMITED,
             **(extra_env or {}),
         }
-        if name == "run":
+        self.cwd = PROJECT_ROOT
+        self.ready_line = "is ready"
+        if name == "bare":
+            self.env = {**self.env, **baseline.quiet_env()}
+            self.command = []  # known once the bare bot is made (start)
+            self.cwd = baseline.BARE_DIR
+            self.ready_line = baseline.READY_LINE
+        elif name == "run":
             self.env["NEUROBOT_RASA_PORT"] = str(self.port)
             self.env["NEUROBOT_ACTIONS_PORT"] = str(free_port())
             self.command = [sys.executable, "-m", "bot.serving.launcher"]
@@ -549,15 +570,17 @@ class Profile:
             ServiceError: It exited or was not ready within :data:`START_SECONDS`.
         """
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        if self.name == "bare":
+            self.command = baseline.command(baseline.prepare(), self.port)
         offset = self.log.stat().st_size if self.log.exists() else 0
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                self.command, env=self.env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT
+                self.command, env=self.env, cwd=self.cwd, stdout=out, stderr=subprocess.STDOUT
             )
         deadline = time.monotonic() + START_SECONDS
         while time.monotonic() < deadline:
             text = self.log.read_bytes()[offset:].decode(errors="replace")
-            if "is ready" in text:
+            if self.ready_line in text:
                 return
             if self.process.poll() is not None:
                 raise ServiceError(f"the {self.name} profile exited: {text[-2000:]}")
@@ -590,6 +613,8 @@ class Profile:
         """Name -> pid of each server process now."""
         if self.process is None:
             return {}
+        if self.name == "bare":
+            return {"Rasa server": self.process.pid}
         if self.name == "cluster":
             state = self.cluster_state()
             found = {f"Rasa server {i}": s["pid"] for i, s in enumerate(state.get("rasa", []), 1)}
@@ -623,6 +648,8 @@ class Profile:
         return f"killed Rasa server 1 (pid {pid})"
 
     def target(self) -> Target:
+        if self.name == "bare":  # its REST channel asks for no token
+            return Target(self.name, self.url, "", self.servers, self.logs(), rest_only=True)
         token = rest_token(load_settings({"NEUROBOT_STATE_DIR": str(self.state_dir)}))
         return Target(
             self.name,
@@ -720,6 +747,7 @@ class Options:
     plan: Plan
     saturate: bool
     saturate_messages: int
+    single: int
     memory: int
     fault: str
     outage: float
@@ -740,6 +768,11 @@ async def measure(profile: Profile | None, target: Target, options: Options) -> 
     """Every run the options ask for against one target."""
     results: dict[str, Any] = {"memory_start": memory(target)}
     plan = options.plan
+    if target.rest_only:
+        plan = dataclasses.replace(plan, channels=("rest",))
+    if options.single:
+        one = Plan(patients=1, conversations=-(-options.single // 3), think=0.0, channels=("rest",))
+        results["single"] = (await run_load(target, one)).summary()
     events: list[str] = []
     fault = None
     fault_at = plan.think * 3 if plan.think else 5.0
@@ -886,7 +919,7 @@ def table(results: dict[str, Any]) -> str:
     lines = []
     width = max(14, *(len(n) for n in names))
     header = f"{'':24}" + "".join(f"{n:>{width}}" for n in names)
-    for run in ("typing", "saturation", "memory_run"):
+    for run in ("single", "typing", "saturation", "memory_run"):
         if not any(run in results[n] for n in names):
             continue
         lines += ["", f"{run}:", header]
@@ -913,12 +946,54 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+#: Figures given as a ratio to the bare bot's: (run, key, what it says).
+RATIOS = (
+    ("single", "p50_s", "single patient p50 (x the bare bot's; lower is better)"),
+    ("saturation", "msgs_per_s", "saturated msgs/s (x the bare bot's; higher is better)"),
+    ("saturation", "p95_s", "saturated p95 (x the bare bot's; lower is better)"),
+)
+
+
+def ratios(results: dict[str, Any], base: str = "bare") -> dict[str, dict[str, float]]:
+    """Each profile's figures divided by the bare bot's of the same run (none without it)."""
+    if base not in results:
+        return {}
+    found: dict[str, dict[str, float]] = {}
+    for name, result in results.items():
+        if name == base:
+            continue
+        for run, key, _ in RATIOS:
+            mine, theirs = result.get(run, {}).get(key), results[base].get(run, {}).get(key)
+            if mine is not None and theirs:
+                found.setdefault(name, {})[f"{run}_{key}"] = mine / theirs
+    return found
+
+
+def ratio_table(found: dict[str, dict[str, float]]) -> str:
+    """The ratios, a line per figure and a column per profile."""
+    if not found:
+        return ""
+    names = list(found)
+    lines = ["", "", "ratio to the bare Rasa bot of this run:"]
+    for run, key, label in RATIOS:
+        cells = [
+            f"{found[n][f'{run}_{key}']:.2f}" if f"{run}_{key}" in found[n] else "-" for n in names
+        ]
+        lines.append(
+            f"  {label:56}" + "".join(f"{n}={c:>6} " for n, c in zip(names, cells, strict=True))
+        )
+    return "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bot load", description=__doc__.split("\n")[0])
     parser.add_argument(
         "--profiles",
         default="run,cluster",
-        help="profiles to start in turn (run,cluster; '' for none)",
+        help="profiles to start in turn (run, cluster, bare: a plain Rasa bot; '' for none)",
+    )
+    parser.add_argument(
+        "--single", type=int, default=30, help="messages one patient sends back to back (0: none)"
     )
     parser.add_argument("--url", action="append", default=[], help="NAME=URL of a running bot")
     parser.add_argument("--patients", type=int, default=20)
@@ -955,6 +1030,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ),
         saturate=args.saturate,
         saturate_messages=args.saturate_messages,
+        single=args.single,
         memory=args.memory,
         fault=args.fault,
         outage=args.outage,
@@ -964,9 +1040,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BotError, ServiceError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(table(results))
+    found = ratios(results)
+    print(table(results) + ratio_table(found))
     if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2), encoding="utf-8")
+        written = {**results, "ratio_to_bare": found} if found else results
+        Path(args.json).write_text(json.dumps(written, indent=2), encoding="utf-8")
     return 0
 
 
