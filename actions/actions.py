@@ -138,8 +138,8 @@ class Services:
                     self._index = None
             if self._index is None:
                 identity = self._identity()
-                self._index = ArchiveIndex.open(
-                    self.settings.db_path, encoder=encoder_for(self.settings)
+                self._index = ArchiveIndex(
+                    self.settings.db_path, encoder=encoder_for(self.settings), existing=True
                 )
                 self._file, self._checked = identity, now
             return self._index

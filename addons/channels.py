@@ -34,7 +34,7 @@ from addons import privacy, stores
 from addons.cards import deliver, for_input, named
 from addons.platforms.botframework import BotFrameworkChannel
 from addons.platforms.facebook import FacebookChannel
-from addons.platforms.handlers import Handler, is_webhook_post
+from addons.platforms.handlers import Handler, check_webhook
 from addons.platforms.slack import SlackChannel
 from addons.platforms.telegram import TelegramChannel
 from addons.platforms.twilio import TwilioChannel
@@ -408,10 +408,7 @@ class GuardedRestInput(GuardMixin, RestInput):
                 headers={"Retry-After": str(wait)},
             )
 
-        @blueprint.middleware("request")
         async def check_request(request: Request) -> HTTPResponse | None:
-            if not is_webhook_post(request):
-                return None
             address = request.remote_addr or request.ip
             denied = rest_auth_problem(request.headers.get("Authorization"), token)
             if denied is not None:
@@ -432,6 +429,7 @@ class GuardedRestInput(GuardMixin, RestInput):
                 return too_many("message")
             return None
 
+        check_webhook(blueprint, check_request)
         return blueprint
 
     async def _extract_sender(self, req: Request) -> str | None:
@@ -455,12 +453,12 @@ class GuardedCmdlineInput(GuardMixin, CmdlineInput):
     def blueprint(self, on_new_message: Handler) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
 
-        @blueprint.middleware("request")
         async def this_machine_only(request: Request) -> HTTPResponse | None:
-            if not is_webhook_post(request) or _is_loopback(request.ip):
+            if _is_loopback(request.ip):
                 return None
             return response.json({"error": "the terminal channel answers this machine only"}, 403)
 
+        check_webhook(blueprint, this_machine_only)
         return blueprint
 
 

@@ -208,7 +208,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     db = Path(args.db) if args.db else settings.db_path
     if (args.text is None) == (args.queries is None):
         raise BotError("give either a text or --queries FILE")
-    with ArchiveIndex.open(db, encoder=encoder_for(settings)) as index:
+    with ArchiveIndex(db, encoder=encoder_for(settings), existing=True) as index:
         if args.queries is not None:
             messages = list(_messages(args.queries))  # a bad line is reported before any search
             for text in messages:

@@ -42,7 +42,7 @@ from sanic.response import HTTPResponse
 
 from addons.platforms.calls import PLATFORM_TIMEOUT, PlatformTimeout, call_platform
 from addons.platforms.dedupe import SeenIds
-from addons.platforms.handlers import Button, Handler, is_webhook_post
+from addons.platforms.handlers import Button, Handler, check_webhook
 from addons.platforms.text import limit_from, split_text
 
 logger = logging.getLogger(__name__)
@@ -334,10 +334,7 @@ class BotFrameworkChannel(BotFrameworkInput):
         blueprint = super().blueprint(with_our_output)
         seen = SeenIds()
 
-        @blueprint.middleware("request")
         async def verify(request: Request) -> HTTPResponse | None:
-            if not is_webhook_post(request):
-                return None
             try:
                 activity = request.json
             except Exception:
@@ -355,4 +352,5 @@ class BotFrameworkChannel(BotFrameworkInput):
                 return response.text("success")
             return None
 
+        check_webhook(blueprint, verify)
         return blueprint

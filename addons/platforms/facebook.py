@@ -20,7 +20,7 @@ from fbmessenger.attachments import Image
 from fbmessenger.elements import Text as FBText
 from fbmessenger.quick_replies import QuickReplies, QuickReply
 from fbmessenger.sender_actions import SenderAction
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.facebook import FacebookInput, Messenger, MessengerBot
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -28,9 +28,9 @@ from sanic.response import HTTPResponse
 
 from addons.platforms.calls import PLATFORM_TIMEOUT, PlatformTimeout, call_platform
 from addons.platforms.dedupe import SeenIds
-from addons.platforms.handlers import Button, Handler
+from addons.platforms.handlers import Button, Handler, PlatformInput
 from addons.platforms.options import numbered_options
-from addons.platforms.text import limit_from, shorten, split_text
+from addons.platforms.text import shorten, split_text
 
 logger = logging.getLogger(__name__)
 
@@ -213,19 +213,10 @@ class NeurobotMessenger(Messenger):
             await out_channel.send_action(sender_id, sender_action="typing_off")
 
 
-class FacebookChannel(FacebookInput):
+class FacebookChannel(PlatformInput, FacebookInput):
     """Facebook Messenger input (``/webhooks/facebook/webhook``)."""
 
-    api_url: str | None = None
-    limit: int = MESSENGER_LIMIT
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        channel = super().from_credentials(credentials)
-        assert isinstance(channel, FacebookChannel) and credentials is not None
-        channel.api_url = credentials.get("api_url") or None
-        channel.limit = limit_from(credentials, MESSENGER_LIMIT)
-        return channel
+    limit = MESSENGER_LIMIT
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
         fb_webhook = Blueprint("fb_webhook", __name__)

@@ -17,7 +17,7 @@ import time
 from http import HTTPStatus
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel
+from rasa.core.channels.channel import OutputChannel
 from rasa.core.channels.slack import SlackBot, SlackInput
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -25,8 +25,8 @@ from sanic.response import HTTPResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from addons.platforms.dedupe import SeenIds
-from addons.platforms.handlers import Button, Handler, is_webhook_post
-from addons.platforms.text import limit_from, shorten, split_text
+from addons.platforms.handlers import Button, Handler, PlatformInput, check_webhook
+from addons.platforms.text import shorten, split_text
 
 logger = logging.getLogger(__name__)
 
@@ -119,28 +119,16 @@ class SlackOutputChannel(SlackBot):
         await self._post_message(channel=recipient, text=last, blocks=blocks)
 
 
-class SlackChannel(SlackInput):
+class SlackChannel(PlatformInput, SlackInput):
     """Slack input (``/webhooks/slack/webhook``; Events API and interactivity)."""
 
-    api_url: str | None = None
-    limit: int = SLACK_LIMIT
-
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        channel = super().from_credentials(credentials)
-        assert isinstance(channel, SlackChannel) and credentials is not None
-        channel.api_url = credentials.get("api_url") or None
-        channel.limit = limit_from(credentials, SLACK_LIMIT)
-        return channel
+    limit = SLACK_LIMIT
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
         blueprint = super().blueprint(on_new_message)
         seen = SeenIds()
 
-        @blueprint.middleware("request")
         async def verify(request: Request) -> HTTPResponse | None:
-            if not is_webhook_post(request):
-                return None
             if not signature_valid(
                 self.slack_signing_secret,
                 request.body,
@@ -164,6 +152,7 @@ class SlackChannel(SlackInput):
                 return response.text("", headers={"X-Slack-No-Retry": "1"})
             return None
 
+        check_webhook(blueprint, verify)
         return blueprint
 
     def get_output_channel(

@@ -16,6 +16,7 @@ import asyncio
 import hmac
 import logging
 import re
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -23,16 +24,15 @@ from aiogram import Bot
 from aiogram.bot import api
 from aiogram.bot.api import TELEGRAM_PRODUCTION, TelegramAPIServer
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from rasa.core.channels.channel import InputChannel
 from rasa.core.channels.telegram import TelegramInput, TelegramOutput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from addons.platforms.dedupe import SeenIds
-from addons.platforms.handlers import Button, Handler, is_webhook_post, rewrite_text
+from addons.platforms.handlers import Button, Handler, PlatformInput, check_webhook, rewrite_text
 from addons.platforms.options import PayloadAliases
-from addons.platforms.text import limit_from, split_text
+from addons.platforms.text import split_text
 from bot import secrets
 from bot.errors import ConfigError
 from bot.settings import load_settings
@@ -119,27 +119,15 @@ class TelegramOutputChannel(TelegramOutput):
         await self.send_message(recipient_id, last, reply_markup=keyboard)
 
 
-class TelegramChannel(TelegramInput):
+class TelegramChannel(PlatformInput, TelegramInput):
     """Telegram input (``/webhooks/telegram/webhook``)."""
 
-    api_url: str | None = None
-    limit: int = TELEGRAM_LIMIT
+    limit = TELEGRAM_LIMIT
     secret: str = ""
 
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        if not credentials:
-            cls.raise_missing_credentials_exception()
-        assert credentials is not None
-        channel = cls(
-            credentials.get("access_token"),
-            credentials.get("verify"),
-            credentials.get("webhook_url"),
-        )
-        channel.api_url = credentials.get("api_url") or None
-        channel.limit = limit_from(credentials, TELEGRAM_LIMIT)
-        channel.secret = secret_token(credentials.get("secret_token"))
-        return channel
+    def configure(self, credentials: Mapping[str, Any]) -> None:
+        super().configure(credentials)
+        self.secret = secret_token(credentials.get("secret_token"))
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
         aliases = TelegramOutputChannel.aliases
@@ -149,11 +137,12 @@ class TelegramChannel(TelegramInput):
         pending: set[asyncio.Task[Any]] = set()
 
         @blueprint.middleware("request")
-        async def verify(request: Request) -> HTTPResponse | None:
+        async def operator_only(request: Request) -> HTTPResponse | None:
             if request.path.rstrip("/").endswith("/set_webhook"):
                 return await self.set_webhook_by_operator(request)
-            if not is_webhook_post(request):
-                return None
+            return None
+
+        async def verify(request: Request) -> HTTPResponse | None:
             if not secret_valid(self.secret, request.headers.get(SECRET_HEADER)):
                 logger.warning("Telegram update without the webhook's secret token refused")
                 return response.text("invalid secret token", status=HTTPStatus.FORBIDDEN)
@@ -169,6 +158,7 @@ class TelegramChannel(TelegramInput):
                 task.add_done_callback(pending.discard)
             return None
 
+        check_webhook(blueprint, verify)
         return blueprint
 
     async def set_webhook_by_operator(self, request: Request) -> HTTPResponse:

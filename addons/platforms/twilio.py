@@ -10,10 +10,11 @@ sent as numbered options; a digit coming back is mapped to the option's payload.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel
+from rasa.core.channels.channel import OutputChannel
 from rasa.core.channels.twilio import TwilioInput, TwilioOutput
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -24,9 +25,9 @@ from twilio.request_validator import RequestValidator
 
 from addons.platforms.calls import PLATFORM_TIMEOUT, PlatformTimeout, call_platform
 from addons.platforms.dedupe import SeenIds
-from addons.platforms.handlers import Button, Handler, is_webhook_post, rewrite_text
+from addons.platforms.handlers import Button, Handler, PlatformInput, check_webhook, rewrite_text
 from addons.platforms.options import NumberedOptions, numbered_options
-from addons.platforms.text import limit_from, split_text
+from addons.platforms.text import split_text
 
 logger = logging.getLogger(__name__)
 
@@ -97,23 +98,17 @@ class TwilioOutputChannel(TwilioOutput):
         await self.send_text_message(recipient_id, f"{text.strip()}\n\n{numbered_options(buttons)}")
 
 
-class TwilioChannel(TwilioInput):
+class TwilioChannel(PlatformInput, TwilioInput):
     """Twilio input for SMS and WhatsApp (``/webhooks/twilio/webhook``)."""
 
     whatsapp_number: str | None = None
     webhook_url: str | None = None
-    api_url: str | None = None
-    limit: int = TWILIO_LIMIT
+    limit = TWILIO_LIMIT
 
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
-        channel = super().from_credentials(credentials)
-        assert isinstance(channel, TwilioChannel) and credentials is not None
-        channel.whatsapp_number = credentials.get("whatsapp_number") or None
-        channel.webhook_url = credentials.get("webhook_url") or None
-        channel.api_url = credentials.get("api_url") or None
-        channel.limit = limit_from(credentials, TWILIO_LIMIT)
-        return channel
+    def configure(self, credentials: Mapping[str, Any]) -> None:
+        super().configure(credentials)
+        self.whatsapp_number = credentials.get("whatsapp_number") or None
+        self.webhook_url = credentials.get("webhook_url") or None
 
     def signature_valid(self, request: Request) -> bool:
         validator = RequestValidator(self.auth_token or "")
@@ -128,19 +123,17 @@ class TwilioChannel(TwilioInput):
         blueprint = super().blueprint(resolved)
         seen = SeenIds()
 
-        @blueprint.middleware("request")
         async def verify(request: Request) -> HTTPResponse | None:
-            if request.method != "POST":
-                return None
             if not self.signature_valid(request):
                 logger.warning("Twilio request without a valid X-Twilio-Signature")
                 return response.text("invalid signature", status=HTTPStatus.FORBIDDEN)
-            sid = request.form.get("MessageSid") if is_webhook_post(request) else None
+            sid = request.form.get("MessageSid")
             if sid and not seen.first_time(sid):
                 logger.info("Twilio message %s delivered again; already answered", sid)
                 return response.text(EMPTY_TWIML, content_type="text/xml")
             return None
 
+        check_webhook(blueprint, verify)
         return blueprint
 
     def get_output_channel(self) -> OutputChannel:

@@ -188,14 +188,44 @@ class _VectorWriter:
             self.progress(len(pending))
 
 
+def _existing_index(path: Path | str) -> Path:
+    """``path``, checked to be an archive index of this version that holds records.
+
+    Raises:
+        IndexUnavailableError: It is missing, unreadable, not ours, or empty.
+    """
+    file = Path(path)
+    if not file.is_file():
+        raise IndexUnavailableError(f"archive index {file} does not exist (run `make index`)")
+    try:
+        db = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
+        try:
+            tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+            if not {"meta", "records", "search"} <= tables:
+                raise IndexUnavailableError(f"{file} is not an archive index")
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            count = db.execute("SELECT count(*) FROM records").fetchone()[0]
+        finally:
+            db.close()
+    except sqlite3.Error as exc:
+        raise IndexUnavailableError(f"archive index {file} is unreadable: {exc}") from exc
+    if row is None or row[0] != SCHEMA_VERSION:
+        raise IndexUnavailableError(f"{file} is not an archive index of this version")
+    if count == 0:
+        raise IndexUnavailableError(f"archive index {file} holds no records")
+    return file
+
+
 class ArchiveIndex:
-    """A SQLite archive index; open an existing one with :meth:`open`."""
+    """A SQLite archive index; ``existing=True`` opens one that must already hold records."""
 
     def __init__(
         self,
         path: Path | str,
         vocabulary: Vocabulary | None = None,
         encoder: Encoder | None = None,
+        *,
+        existing: bool = False,
     ) -> None:
         """Open or create the index at ``path`` (``":memory:"`` for tests).
 
@@ -204,7 +234,15 @@ class ArchiveIndex:
             vocabulary: The lay-to-clinical vocabulary (the team's by default).
             encoder: Sentence embeddings: records written get vectors, and search
                 re-ranks with them when every record has one. None: words alone.
+            existing: Open an index that must already exist and hold records (what
+                search and the servers need) instead of creating what is missing.
+
+        Raises:
+            IndexUnavailableError: With ``existing``: it is missing, unreadable, not ours,
+                or empty.
         """
+        if existing:
+            path = _existing_index(path)
         self.path = str(path)
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -224,39 +262,6 @@ class ArchiveIndex:
         self._vector_index_id: str | None = None
         #: Rowids whose vectors the last upsert wrote (a saved graph is updated with them).
         self.vector_changes: list[int] = []
-
-    @classmethod
-    def open(
-        cls,
-        path: Path | str,
-        vocabulary: Vocabulary | None = None,
-        encoder: Encoder | None = None,
-    ) -> ArchiveIndex:
-        """Open an index that must already exist and hold records.
-
-        Raises:
-            IndexUnavailableError: It is missing, unreadable, not ours, or empty.
-        """
-        file = Path(path)
-        if not file.is_file():
-            raise IndexUnavailableError(f"archive index {file} does not exist (run `make index`)")
-        try:
-            db = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
-            try:
-                tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
-                if not {"meta", "records", "search"} <= tables:
-                    raise IndexUnavailableError(f"{file} is not an archive index")
-                row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-                count = db.execute("SELECT count(*) FROM records").fetchone()[0]
-            finally:
-                db.close()
-        except sqlite3.Error as exc:
-            raise IndexUnavailableError(f"archive index {file} is unreadable: {exc}") from exc
-        if row is None or row[0] != SCHEMA_VERSION:
-            raise IndexUnavailableError(f"{file} is not an archive index of this version")
-        if count == 0:
-            raise IndexUnavailableError(f"archive index {file} holds no records")
-        return cls(file, vocabulary, encoder)
 
     def close(self) -> None:
         """Close the database connection."""

@@ -82,16 +82,16 @@ def test_open_refuses_missing_empty_and_foreign_files(
     tmp_path: Path, vocabulary: Vocabulary
 ) -> None:
     with pytest.raises(IndexUnavailableError, match="does not exist"):
-        ArchiveIndex.open(tmp_path / "none.sqlite3", vocabulary)
+        ArchiveIndex(tmp_path / "none.sqlite3", vocabulary, existing=True)
     ArchiveIndex(tmp_path / "empty.sqlite3", vocabulary).close()
     with pytest.raises(IndexUnavailableError, match="holds no records"):
-        ArchiveIndex.open(tmp_path / "empty.sqlite3", vocabulary)
+        ArchiveIndex(tmp_path / "empty.sqlite3", vocabulary, existing=True)
     sqlite3.connect(tmp_path / "other.sqlite3").execute("CREATE TABLE x (y)").connection.close()
     with pytest.raises(IndexUnavailableError, match="not an archive index"):
-        ArchiveIndex.open(tmp_path / "other.sqlite3", vocabulary)
+        ArchiveIndex(tmp_path / "other.sqlite3", vocabulary, existing=True)
     (tmp_path / "junk.sqlite3").write_bytes(b"not a database at all" * 100)
     with pytest.raises(IndexUnavailableError, match="unreadable"):
-        ArchiveIndex.open(tmp_path / "junk.sqlite3", vocabulary)
+        ArchiveIndex(tmp_path / "junk.sqlite3", vocabulary, existing=True)
 
 
 def test_baseline_search_is_plain_bm25(vocabulary: Vocabulary) -> None:

@@ -141,7 +141,7 @@ def test_a_large_archive_is_searched_through_its_saved_graph(
         assert saved == ann_path(db, str(index.vectors_id()))
         assert saved is not None
         assert saved.is_file()
-    reader = ArchiveIndex.open(db, TINY_VOCABULARY, WordEncoder())  # type: ignore[arg-type]
+    reader = ArchiveIndex(db, TINY_VOCABULARY, WordEncoder(), existing=True)  # type: ignore[arg-type]
     graph = reader.dense_index()
     assert isinstance(graph, ApproximateIndex)
     query = WordEncoder().encode_query("pins and needles in both feet")
@@ -168,7 +168,7 @@ def test_a_rebuild_swaps_sqlite_file_and_graph_together(
     ]
     new = write_archive(tmp_path / "new.jsonl", new_records)
     assert cli.main(["archive", "build", "--db", str(db), str(old)]) == 0
-    reader = ArchiveIndex.open(db, TINY_VOCABULARY, WordEncoder())  # type: ignore[arg-type]
+    reader = ArchiveIndex(db, TINY_VOCABULARY, WordEncoder(), existing=True)  # type: ignore[arg-type]
     query = WordEncoder().encode_query("pins and needles in both feet")
     before = reader.dense_index()
     assert isinstance(before, ApproximateIndex)
@@ -193,7 +193,7 @@ def test_a_rebuild_swaps_sqlite_file_and_graph_together(
     assert reader.get("t2") is not None
     assert reader.search("pins and needles in both feet")[0].record.id == "t2"
     # a new open sees the new build, through the graph named after its vectors
-    fresh = ArchiveIndex.open(db, TINY_VOCABULARY, WordEncoder())  # type: ignore[arg-type]
+    fresh = ArchiveIndex(db, TINY_VOCABULARY, WordEncoder(), existing=True)  # type: ignore[arg-type]
     assert fresh.get("t2") is None
     assert fresh.search("pins and needles in both feet")[0].record.id == "new-t2"
     graphs = sorted(p.name for p in tmp_path.glob("archive.sqlite3.*"))
@@ -256,7 +256,7 @@ def test_an_import_updates_the_saved_graph_instead_of_rebuilding_it(
     update = write_archive(tmp_path / "b.jsonl", [changed])
     assert cli.main(["archive", "import", "--db", str(db), str(update)]) == 0
     assert rebuilt == []  # one vector of three changed: the graph was updated
-    reader = ArchiveIndex.open(db, TINY_VOCABULARY, WordEncoder())  # type: ignore[arg-type]
+    reader = ArchiveIndex(db, TINY_VOCABULARY, WordEncoder(), existing=True)  # type: ignore[arg-type]
     graph = reader.dense_index()
     assert isinstance(graph, ApproximateIndex)
     assert len(graph) == 3
