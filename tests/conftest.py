@@ -1,17 +1,22 @@
-"""Shared fixtures: tiny literal archives, an index built from them, tracker helpers."""
+"""Shared fixtures: tiny literal archives, an index built from them, a deterministic fake of
+the sentence model, tracker helpers, and the real servers (tests/servers.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from bot.archive.records import Record
+from bot.search.embedding import DIMENSION
 from bot.search.index import ArchiveIndex
 from bot.search.vocabulary import Vocabulary
 from bot.settings import Settings, load_settings
+from tests.servers import Servers, running_servers
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -75,6 +80,25 @@ def index(vocabulary: Vocabulary) -> Iterator[ArchiveIndex]:
     archive.close()
 
 
+class FakeEncoder:
+    """A deterministic stand-in for the sentence model (like simonw/llm's ``EmbedDemo``):
+    each word is a fixed random direction, a text the normalised sum of its words."""
+
+    model_id = "fake-words"
+
+    def encode(self, texts: Sequence[str], max_tokens: int = 256) -> Any:
+        rows = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "little")
+                rows[row] += np.random.default_rng(seed).standard_normal(DIMENSION)
+            rows[row] /= max(float(np.linalg.norm(rows[row])), 1e-9)
+        return rows
+
+    def encode_query(self, text: str) -> Any:
+        return self.encode([text])[0]
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings from a literal dict (no .env, no environment)."""
@@ -127,3 +151,20 @@ def make_tracker() -> Any:
         )
 
     return build
+
+
+@pytest.fixture(scope="module")
+def server_options() -> dict[str, Any]:
+    """Keywords of :class:`tests.servers.Servers` for this module's ``servers``; a module
+    that needs others (a reply timeout, more settings) overrides this fixture."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def servers(
+    server_options: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Servers]:
+    """The real action server and `rasa run`, started once for the module as the launcher
+    starts them (free ports, a state dir of their own), stopped after its last test."""
+    with running_servers(tmp_path_factory.mktemp("servers"), **server_options) as running:
+        yield running

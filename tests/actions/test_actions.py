@@ -141,6 +141,7 @@ def test_any_error_gives_the_technical_reply_and_the_safety_advice(
     assert events == []
 
 
+@pytest.mark.model  # the services load the sentence model before they find no index
 def test_missing_index_gives_an_apology_and_the_safety_advice(
     settings: Settings, make_tracker: Any
 ) -> None:

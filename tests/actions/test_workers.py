@@ -25,7 +25,7 @@ from actions.actions import Services
 from actions.security import secure
 from bot.search.index import ArchiveIndex, Hit
 from bot.settings import Settings, load_settings
-from tests.channels.harness import free_port
+from tests.servers import free_port
 
 TOKEN = "workers-test-token-0123456789"
 SLOW_SECONDS = 2.0

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import requests
 
-from tests.channels.harness import response_text, wait_for
-from tests.review.servers import REVIEW_TOKEN, ReviewServers
+from tests.servers import REVIEW_SERVERS, REVIEW_TOKEN, Servers, response_text, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -27,13 +27,8 @@ from tests.browser.chromium import headless_chromium, screenshot  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewServers]:
-    running = ReviewServers(tmp_path_factory.mktemp("review-page"))
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
+def server_options() -> dict[str, Any]:
+    return REVIEW_SERVERS
 
 
 @pytest.fixture
@@ -43,7 +38,7 @@ def browser() -> Iterator[WebDriver]:
 
 
 def test_the_page_refuses_without_the_credential_shows_the_queue_and_marks_done(
-    servers: ReviewServers, browser: WebDriver
+    servers: Servers, browser: WebDriver
 ) -> None:
     reply = servers.say("patient-page", QUESTION)
     offered: list[str] = []

@@ -8,7 +8,6 @@ chromium-driver at /usr/bin. Screenshots go to tests/artifacts/.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +18,7 @@ import requests
 
 from addons.widget import FILES
 from bot.settings import PROJECT_ROOT
-from tests.channels.harness import ALS, SAFETY, Servers, wait_for
+from tests.servers import ALS, SAFETY, Servers, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -115,31 +114,26 @@ def origin_of(server: ThreadingHTTPServer) -> str:
 
 
 @pytest.fixture(scope="module")
-def servers(
-    tmp_path_factory: pytest.TempPathFactory, other_site: ThreadingHTTPServer
-) -> Iterator[Servers]:
+def server_options(other_site: ThreadingHTTPServer) -> dict[str, Any]:
+    """The bot's own page and the other site may use the chat (CORS and socket.io alike)."""
     if not (PROJECT_ROOT / "widget/node_modules/socket.io-client/dist/socket.io.min.js").exists():
         pytest.fail("socket.io-client is not installed: run `npm ci` in widget/")
-    running = Servers(tmp_path_factory.mktemp("widget-logs"), PROJECT_ROOT / "credentials.yml")
-    # the bot's own page and the other site may use the chat (CORS and socket.io alike)
-    origins = (running.url, origin_of(other_site))
-    running.env["NEUROBOT_ALLOWED_ORIGINS"] = ",".join(origins)
-    running.settings = dataclasses.replace(running.settings, allowed_origins=origins)
+    return {"origins": (origin_of(other_site),)}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def other_site_pages(servers: Servers, other_site: ThreadingHTTPServer) -> None:
+    """The other site's pages, embedding the chat of these servers."""
     other_site.pages.update(  # type: ignore[attr-defined]
         {
-            "/": (embedding_page(running.url), "text/html; charset=utf-8"),
-            "/stock/": (rasa_webchat_page(running.url), "text/html; charset=utf-8"),
+            "/": (embedding_page(servers.url), "text/html; charset=utf-8"),
+            "/stock/": (rasa_webchat_page(servers.url), "text/html; charset=utf-8"),
             "/rasa-webchat.js": (
                 RASA_WEBCHAT.read_bytes() if RASA_WEBCHAT.exists() else b"",
                 "text/javascript; charset=utf-8",
             ),
         }
     )
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture

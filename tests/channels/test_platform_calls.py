@@ -22,7 +22,7 @@ from addons.platforms.botframework import BotFrameworkOutputChannel
 from addons.platforms.calls import PlatformTimeout, call_platform
 from addons.platforms.facebook import MessengerOutputChannel, messenger_client
 from addons.platforms.twilio import TwilioOutputChannel
-from tests.channels.harness import Recorded, StandIn
+from tests.platforms import Recorded, StandIn
 
 SLOW = 1.0
 TWILIO_SID = "AC" + "0" * 32

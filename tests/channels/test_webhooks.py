@@ -16,8 +16,6 @@ Needs the trained model and the archive index (`make model index`).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import re
 import time
@@ -31,18 +29,23 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
-from twilio.request_validator import RequestValidator
 
-from tests.channels.harness import (
+from tests.platforms import (
+    Recorded,
+    StandIn,
+    generate_credentials,
+    hub_signature,
+    slack_headers,
+    twilio_signature,
+)
+from tests.servers import (
     ALS,
     CARD_START,
     FULL_START,
     SAFETY,
-    Recorded,
     Servers,
-    StandIn,
-    generate_credentials,
     response_text,
+    running_servers,
     wait_for,
 )
 
@@ -159,12 +162,10 @@ def platforms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platforms]:
         "addons.channels.GuardedTwilioInput",
         "addons.channels.GuardedBotFrameworkInput",
     } <= set(credentials)
-    servers = Servers(logs, credentials_path)
     try:
-        servers.start()
-        yield Platforms(stand_in, servers, key)
+        with running_servers(logs, credentials=credentials_path) as servers:
+            yield Platforms(stand_in, servers, key)
     finally:
-        servers.stop()
         stand_in.close()
 
 
@@ -262,12 +263,6 @@ def test_telegram_answer_card_with_an_inline_keyboard_then_the_safety_advice(
 # --------------------------------------------------------------------------- Slack
 
 
-def slack_headers(body: bytes, secret: str = SLACK_SECRET) -> dict[str, str]:
-    stamp = str(int(time.time()))
-    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256)
-    return {"X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={digest.hexdigest()}"}
-
-
 def slack_posts(platforms: Platforms, count: int) -> list[dict[str, Any]]:
     def posts() -> list[dict[str, Any]]:
         found = [r.json for r in platforms.stand_in.received("/slack/chat.postMessage")]
@@ -299,14 +294,14 @@ def test_slack_answer_card_with_buttons_then_the_safety_advice(platforms: Platfo
     forged = platforms.post(
         "/webhooks/slack/webhook",
         data=body,
-        headers={"Content-Type": "application/json", **slack_headers(body, "wrong-secret")},
+        headers={"Content-Type": "application/json", **slack_headers("wrong-secret", body)},
     )
     assert forged.status_code == 400
 
     signed = platforms.post(
         "/webhooks/slack/webhook",
         data=body,
-        headers={"Content-Type": "application/json", **slack_headers(body)},
+        headers={"Content-Type": "application/json", **slack_headers(SLACK_SECRET, body)},
     )
     assert signed.status_code == 200
     card, advice = slack_posts(platforms, 2)[:2]
@@ -338,7 +333,7 @@ def test_slack_answer_card_with_buttons_then_the_safety_advice(platforms: Platfo
         data=form.encode(),
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
-            **slack_headers(form.encode()),
+            **slack_headers(SLACK_SECRET, form.encode()),
         },
     )
     assert clicked.status_code == 200
@@ -372,6 +367,18 @@ def messenger_event(sender: str, message: dict[str, Any]) -> bytes:
     ).encode()
 
 
+def messenger_post(platforms: Platforms, body: bytes) -> requests.Response:
+    """Post ``body`` to the Messenger webhook, signed with the app secret."""
+    return platforms.post(
+        "/webhooks/facebook/webhook",
+        data=body,
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": hub_signature(FB_SECRET, body),
+        },
+    )
+
+
 def messenger_sent(platforms: Platforms, sender: str, count: int) -> list[dict[str, Any]]:
     def sent() -> list[dict[str, Any]]:
         bodies = [r.json for r in platforms.stand_in.received("/fb/me/messages")]
@@ -398,19 +405,16 @@ def test_messenger_verification_and_signatures(platforms: Platforms) -> None:
         headers={"Content-Type": "application/json", "X-Hub-Signature-256": "sha256=" + "0" * 64},
     )
     assert forged.status_code == 403
-    sha1 = hmac.new(FB_SECRET.encode(), body, hashlib.sha1).hexdigest()
     legacy = platforms.post(
         "/webhooks/facebook/webhook",
         data=body,
-        headers={"Content-Type": "application/json", "X-Hub-Signature": f"sha1={sha1}"},
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature": hub_signature(FB_SECRET, body, "sha1"),
+        },
     )
     assert (legacy.status_code, legacy.text) == (403, "not validated")
-    sha256 = hmac.new(FB_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    signed = platforms.post(
-        "/webhooks/facebook/webhook",
-        data=body,
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={sha256}"},
-    )
+    signed = messenger_post(platforms, body)
     assert signed.text == "success"
     assert messenger_sent(platforms, "PSID-0", 1)
 
@@ -419,12 +423,7 @@ def test_messenger_answer_card_with_quick_replies_then_the_safety_advice(
     platforms: Platforms,
 ) -> None:
     body = messenger_event("PSID-1", {"text": ALS})
-    signature = hmac.new(FB_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    answer = platforms.post(
-        "/webhooks/facebook/webhook",
-        data=body,
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"},
-    )
+    answer = messenger_post(platforms, body)
     assert answer.text == "success"
     card, advice = messenger_sent(platforms, "PSID-1", 2)[:2]
     assert card["text"].startswith(CARD_START)
@@ -444,12 +443,7 @@ def test_messenger_answer_card_with_quick_replies_then_the_safety_advice(
     body = messenger_event(
         "PSID-1", {"text": replies[0]["title"], "quick_reply": {"payload": replies[0]["payload"]}}
     )
-    signature = hmac.new(FB_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    platforms.post(
-        "/webhooks/facebook/webhook",
-        data=body,
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"},
-    )
+    messenger_post(platforms, body)
     sent = messenger_sent(platforms, "PSID-1", 4)
     assert sent[2]["text"].startswith(FULL_START)
     assert sent[-1]["text"] == SAFETY
@@ -466,9 +460,7 @@ def twilio_post(
     url = f"{platforms.servers.url}/webhooks/twilio/webhook"
     headers = {}
     if sign:
-        headers["X-Twilio-Signature"] = RequestValidator(TWILIO_TOKEN).compute_signature(
-            url, params
-        )
+        headers["X-Twilio-Signature"] = twilio_signature(TWILIO_TOKEN, url, params)
     return platforms.post("/webhooks/twilio/webhook", data=params, headers=headers)
 
 

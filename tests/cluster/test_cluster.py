@@ -13,7 +13,6 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,109 +20,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from bot.evaluation.load import (
     ANSWER,
     FALLBACK,
     FULL_REPLY,
     Plan,
-    Profile,
-    Proxy,
     SocketConversation,
-    Target,
     run_load,
-    via_proxy,
 )
-from bot.serving.cluster import DEFAULT_DATABASE_URL
 from bot.settings import PROJECT_ROOT, load_settings
-from tests.channels.harness import SAFETY, require_model_and_index, rest_say
+from tests.servers import SAFETY, Cluster, rest_say, running_cluster
 
 pytestmark = pytest.mark.server
 
-REDIS_DB = 5
-
-
-class Loop:
-    """An event loop in a thread, holding the store proxies for the whole module."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(30)
-
-    async def outage(self, proxy: Proxy, seconds: float) -> None:
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(proxy.down(), self.loop))
-        await asyncio.sleep(seconds)
-        await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(proxy.up(), self.loop))
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-
-
-class Running:
-    def __init__(self, profile: Profile, proxies: dict[str, Proxy], loop: Loop, db: Path):
-        self.profile, self.proxies, self.loop, self.db = profile, proxies, loop, db
-        self.target: Target = profile.target()
-
-    def logs_since(self, offsets: dict[Path, int]) -> str:
-        text = []
-        for path in self.profile.logs():
-            with path.open("rb") as handle:
-                handle.seek(offsets.get(path, 0))
-                text.append(handle.read().decode(errors="replace"))
-        return "\n".join(text)
-
-    def offsets(self) -> dict[Path, int]:
-        return {p: p.stat().st_size for p in self.profile.logs()}
-
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    if shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists():
-        pytest.fail("nginx is not installed: run `make nginx-deps`")
-    settings = require_model_and_index()
-    state = tmp_path_factory.mktemp("cluster-state")
-    # the cluster's own copy of the index, so that a test can replace it
-    db = state / "archive.sqlite3"
-    shutil.copy(settings.db_path, db)
-    for sidecar in settings.db_path.parent.glob(settings.db_path.name + ".*"):
-        shutil.copy(sidecar, state / sidecar.name)
-    name = f"neurobot_test_{uuid.uuid4().hex[:8]}"
-    base = DEFAULT_DATABASE_URL.rsplit("/", 1)[0]
-    loop = Loop()
-    proxies = {"postgres": Proxy("127.0.0.1", 5432), "redis": Proxy("127.0.0.1", 6379)}
-    for proxy in proxies.values():
-        loop.run(proxy.up())
-    env = {
-        "NEUROBOT_DB": str(db),
-        "NEUROBOT_DATABASE_URL": via_proxy(f"{base}/{name}", proxies["postgres"]),
-        "NEUROBOT_REDIS_URL": via_proxy(f"redis://127.0.0.1:6379/{REDIS_DB}", proxies["redis"]),
-        "NEUROBOT_DENSE": "on",
-    }
-    profile = Profile("cluster", state, env)
-    try:
-        profile.start()
-        yield Running(profile, proxies, loop, db)
-    finally:
-        profile.stop()
-        for proxy in proxies.values():
-            loop.run(proxy.down())
-        loop.close()
-        admin = sa.create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        import redis
-
-        redis.Redis(db=REDIS_DB).flushdb()
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    with running_cluster(tmp_path_factory.mktemp("cluster-state")) as running:
+        yield running
 
 
-def names(cluster: Running, messages: list[dict[str, Any]]) -> tuple[str | None, ...]:
+def names(cluster: Cluster, messages: list[dict[str, Any]]) -> tuple[str | None, ...]:
     from bot.evaluation.live import ResponseMatcher
 
     return ResponseMatcher.from_domain().match(messages)
@@ -132,7 +50,7 @@ def names(cluster: Running, messages: list[dict[str, Any]]) -> tuple[str | None,
 TWITCH = "My calves twitch every night after running and I started training two months ago."
 
 
-def test_rest_follow_ups_work_whichever_rasa_server_answers(cluster: Running) -> None:
+def test_rest_follow_ups_work_whichever_rasa_server_answers(cluster: Cluster) -> None:
     sender = f"h4-{uuid.uuid4().hex[:8]}"
     url, token = cluster.target.url, cluster.target.token
     first = rest_say(url, sender, TWITCH, token=token)
@@ -148,7 +66,7 @@ def test_rest_follow_ups_work_whichever_rasa_server_answers(cluster: Running) ->
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
-def test_the_web_chat_works_through_nginx(cluster: Running, transport: str) -> None:
+def test_the_web_chat_works_through_nginx(cluster: Cluster, transport: str) -> None:
     async def talk() -> list[tuple[str | None, ...]]:
         chat = SocketConversation(cluster.target.url, transport)
         try:
@@ -166,7 +84,7 @@ def test_the_web_chat_works_through_nginx(cluster: Running, transport: str) -> N
     assert first[0] == ANSWER and second[0] == FULL_REPLY
 
 
-def test_killing_a_rasa_server_mid_run_loses_nothing(cluster: Running) -> None:
+def test_killing_a_rasa_server_mid_run_loses_nothing(cluster: Cluster) -> None:
     events: list[str] = []
 
     async def kill() -> None:
@@ -194,7 +112,7 @@ def test_killing_a_rasa_server_mid_run_loses_nothing(cluster: Running) -> None:
     ],
 )
 def test_a_store_outage_loses_no_reply_and_the_bot_recovers(
-    cluster: Running, store: str, logged: str
+    cluster: Cluster, store: str, logged: str
 ) -> None:
     _wait_for_both_rasa_servers(cluster)
     offsets = cluster.offsets()
@@ -225,7 +143,7 @@ def test_a_store_outage_loses_no_reply_and_the_bot_recovers(
     assert re.search(logged, cluster.logs_since(offsets)), "the log does not say what happened"
 
 
-def _wait_for_both_rasa_servers(cluster: Running, seconds: float = 240) -> None:
+def _wait_for_both_rasa_servers(cluster: Cluster, seconds: float = 240) -> None:
     """After the kill test: until the restarted Rasa server answers again."""
     from bot.http import HttpClient
 
@@ -249,7 +167,7 @@ def _wait_for_both_rasa_servers(cluster: Running, seconds: float = 240) -> None:
     pytest.fail("the restarted Rasa server did not come back")
 
 
-def test_a_new_index_is_picked_up_without_a_restart(cluster: Running, tmp_path: Path) -> None:
+def test_a_new_index_is_picked_up_without_a_restart(cluster: Cluster, tmp_path: Path) -> None:
     record = tmp_path / "new.jsonl"
     record.write_text(
         '{"id": "h4-new-1", "title": "Quivering eyelid when I read train timetables", '

@@ -9,29 +9,26 @@ import pytest
 import requests
 
 from bot.secrets import actions_token
-from tests.channels.harness import Servers
+from tests.servers import Servers, running_servers
 
 #: A record of the sample archive: what a crafted tracker asks the action server for.
 RECORD_ID = "sample-head-001"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """Both servers as `make run` starts them (launcher commands and environment)."""
-    running = Servers(tmp_path_factory.mktemp("security-logs"))
-    try:
-        running.start()
+    """Both servers as `make run` starts them, once for the whole security package (the
+    probes change nothing a later module depends on)."""
+    with running_servers(tmp_path_factory.mktemp("security")) as running:
         yield running
-    finally:
-        running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def actions_url(servers: Servers) -> str:
     return f"http://127.0.0.1:{servers.settings.actions_port}"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def token(servers: Servers) -> str:
     """The shared secret the Rasa server sends (from the launcher's environment)."""
     return servers.env.get("NEUROBOT_ACTIONS_TOKEN") or actions_token(servers.settings)

@@ -13,8 +13,8 @@ import pytest
 import requests
 
 from actions.security import inflates_within, token_matches
-from tests.channels.harness import SAFETY, Servers, response_text
 from tests.security.conftest import RECORD_ID, action_call, post, unreadable_call
+from tests.servers import SAFETY, Servers, response_text
 
 PROBLEM = response_text("utter_technical_problem")
 MARKER = "Quetzalmarker"

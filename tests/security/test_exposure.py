@@ -10,7 +10,7 @@ import requests
 
 from bot.serving.launcher import action_server_command, rasa_server_command, server_env
 from bot.settings import load_settings
-from tests.channels.harness import Servers
+from tests.servers import Servers
 
 EVIL = "https://evil.example"
 

@@ -8,7 +8,6 @@ with small limits, so each limit is met within a test.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import queue
 import threading
@@ -24,8 +23,7 @@ import socketio  # python-socketio, installed with Rasa
 import sqlalchemy as sa
 
 from bot.database import database_url
-from bot.serving.store import write_endpoints
-from tests.channels.harness import Servers, response_text, rest_headers
+from tests.servers import Servers, response_text, rest_headers, running_servers
 
 pytestmark = pytest.mark.server
 
@@ -42,18 +40,12 @@ LIMITS = {
 
 @pytest.fixture(scope="module")
 def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    """The servers, keeping conversations in a SQLite store of their own (as `make run`)."""
-    folder = tmp_path_factory.mktemp("hostile")
-    running = Servers(folder, reply_timeout=2.5, extra_env=LIMITS)
-    running.settings = dataclasses.replace(
-        running.settings, state_dir=folder, actions_token=running.env["NEUROBOT_ACTIONS_TOKEN"]
-    )
-    running.endpoints = write_endpoints(running.settings)
-    try:
-        running.start()
+    """The servers with tight limits, keeping conversations in a SQLite store of their own
+    (as `make run`)."""
+    with running_servers(
+        tmp_path_factory.mktemp("hostile"), reply_timeout=2.5, variables=LIMITS, conversations=True
+    ) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def sender() -> str:

@@ -17,8 +17,8 @@ import requests
 
 from addons.privacy import WITHHELD, PatientTextFilter, redact_event
 from bot.secrets import rest_token
-from tests.channels.harness import Servers
 from tests.security.conftest import post, unreadable_call
+from tests.servers import Servers
 
 #: Made-up words: found in a log only if patient text was written there.
 MARKERS = ("Zorblatt", "Quimbleton", "Vexnarine", "Plonkwhistle", "Grumfeather", "Snorkeldew")

@@ -15,8 +15,8 @@ import pytest
 import requests
 
 from addons.channels import rest_auth_problem
-from tests.channels.harness import ALS, FULL_START, Servers, response_text
 from tests.security.test_sessions import Patient
+from tests.servers import ALS, FULL_START, Servers, response_text
 
 EMERGENCY = response_text("utter_emergency", emergency_number="112", crisis_line="116 123")
 SIGN = "my left arm is numb and weak"

@@ -18,8 +18,7 @@ import socketio  # python-socketio, installed with Rasa
 
 from addons.widget import new_session, signed_session, verified_session
 from bot.secrets import session_secret
-from bot.settings import load_settings
-from tests.channels.harness import ALS, CARD_START, FULL_START, Servers
+from tests.servers import ALS, CARD_START, FULL_START, Servers
 
 EVIL = "http://evil.example"
 #: A reply is over when no message came for this many seconds.
@@ -117,7 +116,7 @@ def test_a_session_idle_too_long_is_not_taken_back() -> None:
 @pytest.mark.server
 def test_a_reload_keeps_its_own_signed_conversation(servers: Servers, patient: Patient) -> None:
     signed = patient.signed
-    key = session_secret(load_settings()).encode()
+    key = session_secret(servers.settings).encode()
     assert verified_session(key, signed) == signed.split(".")[0]
     patient.close()
     reloaded = Patient(servers.url)

@@ -8,8 +8,6 @@ acknowledged and answered once.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from typing import Any
@@ -20,11 +18,11 @@ import requests
 
 from bot.secrets import rest_token
 from tests.channels import test_webhooks as channels
-from tests.channels.harness import ALS, SAFETY, wait_for
 from tests.channels.test_webhooks import (
     BF_APP_ID,
     BF_KID,
     FB_SECRET,
+    SLACK_SECRET,
     TELEGRAM_SECRET,
     TELEGRAM_TOKEN,
     Platforms,
@@ -32,14 +30,16 @@ from tests.channels.test_webhooks import (
     bf_sent,
     bf_token,
     messenger_event,
+    messenger_post,
     messenger_sent,
-    slack_headers,
     sms,
     telegram_sent,
     twilio_messages,
     twilio_post,
     twilio_turn,
 )
+from tests.platforms import hub_signature, slack_headers
+from tests.servers import ALS, SAFETY, wait_for
 
 pytestmark = pytest.mark.server
 
@@ -151,12 +151,7 @@ def test_a_stale_slack_timestamp_is_refused(platforms: Platforms) -> None:
     # Rasa 3.6 refused it too; our own check (before anything is read) must keep doing so
     body = slack_event("EvStale", "D901")
     stale = str(int(time.time()) - 6 * 60)
-    digest = hmac.new(b"slack-signing-secret", f"v0:{stale}:".encode() + body, hashlib.sha256)
-    headers = {
-        "Content-Type": "application/json",
-        "X-Slack-Request-Timestamp": stale,
-        "X-Slack-Signature": f"v0={digest.hexdigest()}",
-    }
+    headers = {"Content-Type": "application/json", **slack_headers(SLACK_SECRET, body, stale)}
     refused = platforms.post("/webhooks/slack/webhook", data=body, headers=headers)
     assert refused.status_code == 400
     assert "X-Slack-Signature" in refused.text
@@ -166,7 +161,7 @@ def test_a_stale_slack_timestamp_is_refused(platforms: Platforms) -> None:
 
 def test_a_retried_slack_event_is_answered_once(platforms: Platforms) -> None:
     body = slack_event("EvRetry1", "D902")
-    headers = {"Content-Type": "application/json", **slack_headers(body)}
+    headers = {"Content-Type": "application/json", **slack_headers(SLACK_SECRET, body)}
     assert platforms.post("/webhooks/slack/webhook", data=body, headers=headers).ok
     answered = wait_for(
         lambda: (
@@ -182,7 +177,7 @@ def test_a_retried_slack_event_is_answered_once(platforms: Platforms) -> None:
         data=body,
         headers={
             **headers,
-            **slack_headers(body),
+            **slack_headers(SLACK_SECRET, body),
             "X-Slack-Retry-Num": "1",
             "X-Slack-Retry-Reason": "http_error",
         },
@@ -195,15 +190,6 @@ def test_a_retried_slack_event_is_answered_once(platforms: Platforms) -> None:
 # ----------------------------------------------------------------------- Messenger
 
 
-def messenger_signed(platforms: Platforms, body: bytes) -> requests.Response:
-    signature = hmac.new(FB_SECRET.encode(), body, hashlib.sha256).hexdigest()
-    return platforms.post(
-        "/webhooks/facebook/webhook",
-        data=body,
-        headers={"Content-Type": "application/json", "X-Hub-Signature-256": f"sha256={signature}"},
-    )
-
-
 def messenger_to(platforms: Platforms, sender: str) -> list[dict[str, Any]]:
     bodies = [r.json for r in platforms.stand_in.received("/fb/me/messages")]
     return [b["message"] for b in bodies if b["recipient"]["id"] == sender and "message" in b]
@@ -211,11 +197,13 @@ def messenger_to(platforms: Platforms, sender: str) -> list[dict[str, Any]]:
 
 def test_messenger_sha1_signature_alone_is_refused(platforms: Platforms) -> None:
     body = messenger_event("PSID-901", {"text": ALS})
-    sha1 = hmac.new(FB_SECRET.encode(), body, hashlib.sha1).hexdigest()
     refused = platforms.post(
         "/webhooks/facebook/webhook",
         data=body,
-        headers={"Content-Type": "application/json", "X-Hub-Signature": f"sha1={sha1}"},
+        headers={
+            "Content-Type": "application/json",
+            "X-Hub-Signature": hub_signature(FB_SECRET, body, "sha1"),
+        },
     )
     assert (refused.status_code, refused.text) == (403, "not validated")
     time.sleep(SETTLE)
@@ -224,10 +212,10 @@ def test_messenger_sha1_signature_alone_is_refused(platforms: Platforms) -> None
 
 def test_a_replayed_messenger_message_is_answered_once(platforms: Platforms) -> None:
     body = messenger_event("PSID-902", {"text": ALS})
-    assert messenger_signed(platforms, body).text == "success"
+    assert messenger_post(platforms, body).text == "success"
     first = messenger_sent(platforms, "PSID-902", 2)
     assert first[-1]["text"] == SAFETY
-    again = messenger_signed(platforms, body)
+    again = messenger_post(platforms, body)
     assert (again.status_code, again.text) == (200, "success")
     time.sleep(SETTLE)
     assert messenger_to(platforms, "PSID-902") == first

@@ -4,8 +4,6 @@ the real servers are in test_webhooks.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from pathlib import Path
@@ -19,6 +17,7 @@ from jwt.algorithms import RSAAlgorithm
 from addons.platforms import botframework, facebook, slack, telegram
 from addons.platforms.dedupe import SeenIds
 from bot.errors import ConfigError
+from tests.platforms import hub_signature, slack_signature
 
 # ------------------------------------------------------------------------ dedupe
 
@@ -92,11 +91,6 @@ def test_telegram_update_key() -> None:
 SLACK_SECRET = "slack-secret"
 
 
-def slack_signature(body: bytes, stamp: str, secret: str = SLACK_SECRET) -> str:
-    digest = hmac.new(secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256)
-    return f"v0={digest.hexdigest()}"
-
-
 @pytest.mark.parametrize(
     ("age", "valid"), [(0, True), (299, True), (-299, True), (301, False), (-301, False)]
 )
@@ -104,19 +98,18 @@ def test_slack_timestamp_window(age: int, valid: bool) -> None:
     now = 1_700_000_000
     stamp = str(now - age)
     body = b'{"event_id": "Ev1"}'
-    assert (
-        slack.signature_valid(SLACK_SECRET, body, stamp, slack_signature(body, stamp), now) is valid
-    )
+    signature = slack_signature(SLACK_SECRET, body, stamp)
+    assert slack.signature_valid(SLACK_SECRET, body, stamp, signature, now) is valid
 
 
 def test_slack_signature() -> None:
     now = 1_700_000_000
     stamp, body = str(now), b"payload=x"
-    good = slack_signature(body, stamp)
+    good = slack_signature(SLACK_SECRET, body, stamp)
     assert slack.signature_valid(SLACK_SECRET, body, stamp, good, now)
     assert not slack.signature_valid(SLACK_SECRET, body + b"y", stamp, good, now)
     assert not slack.signature_valid(
-        SLACK_SECRET, body, stamp, slack_signature(body, stamp, "x"), now
+        SLACK_SECRET, body, stamp, slack_signature("x", body, stamp), now
     )
     assert not slack.signature_valid(SLACK_SECRET, body, stamp, good.replace("v0=", "v1="), now)
     assert not slack.signature_valid(SLACK_SECRET, body, None, good, now)
@@ -140,14 +133,14 @@ def test_slack_delivery_key() -> None:
 
 def test_messenger_accepts_sha256_only() -> None:
     body = b'{"object": "page"}'
-    good = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
+    good = hub_signature("secret", body).removeprefix("sha256=")
     assert facebook.hub_signature_valid("secret", body, {"X-Hub-Signature-256": f"sha256={good}"})
     assert not facebook.hub_signature_valid(
         "other", body, {"X-Hub-Signature-256": f"sha256={good}"}
     )
     assert not facebook.hub_signature_valid("secret", body, {"X-Hub-Signature-256": f"sha1={good}"})
-    sha1 = hmac.new(b"secret", body, hashlib.sha1).hexdigest()
-    assert not facebook.hub_signature_valid("secret", body, {"X-Hub-Signature": f"sha1={sha1}"})
+    sha1 = hub_signature("secret", body, "sha1")
+    assert not facebook.hub_signature_valid("secret", body, {"X-Hub-Signature": sha1})
     assert not facebook.hub_signature_valid("secret", body, {})
     assert not facebook.hub_signature_valid("", body, {"X-Hub-Signature-256": "sha256="})
 

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from bot.settings import PROJECT_ROOT
-from tests.channels.harness import (
+from tests.servers import (
     ALS,
     RESPONSES,
     SAFETY,

@@ -11,7 +11,7 @@ message.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -25,8 +25,8 @@ from bot.evaluation.live import (
     run_live,
     sample_cases,
 )
-from tests.channels.harness import Servers
 from tests.conftest import ROOT, SHARED
+from tests.servers import Servers
 
 pytestmark = pytest.mark.server
 
@@ -71,13 +71,8 @@ def samples() -> dict[str, list[Case]]:
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    running = Servers(tmp_path_factory.mktemp("logs"), reply_timeout=2.5)
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
+def server_options() -> dict[str, Any]:
+    return {"reply_timeout": 2.5}
 
 
 @pytest.fixture(scope="module")

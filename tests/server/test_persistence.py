@@ -17,12 +17,8 @@ Each start costs 30 to 60 s (both servers, the models, the warm-up): four in all
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import signal
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,85 +28,22 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from bot.settings import PROJECT_ROOT, load_settings
+from bot.settings import load_settings
 from tests.bot.serving.test_store import postgres_database, rasa_store, save_conversation
-from tests.channels.harness import (
+from tests.servers import (
     ALS,
     CARD_START,
     FULL_START,
     SAFETY,
-    free_port,
-    require_model_and_index,
-    rest_say,
-    wait_for,
+    Launcher,
 )
 
 pytestmark = pytest.mark.server
 
 __all__ = ["postgres_database"]  # the fixture, shared with the unit tests
 
-TOKEN = "persistence-test-token-0123456789"
 REDIS_DB = 7  # a database of its own, to see the Rasa server's connection to it
 DAY = 86_400.0
-
-
-class Launcher:
-    """``python -m bot.serving.launcher`` with fixed ports, state dir and REST token."""
-
-    def __init__(self, state: Path, **variables: str) -> None:
-        index = require_model_and_index().db_path
-        self.env = {
-            **os.environ,
-            "NEUROBOT_STATE_DIR": str(state),
-            "NEUROBOT_DB": str(index),
-            "NEUROBOT_RASA_PORT": str(free_port()),
-            "NEUROBOT_ACTIONS_PORT": str(free_port()),
-            "NEUROBOT_REST_TOKEN": TOKEN,
-            "NEUROBOT_REPLY_TIMEOUT": "5",
-            **variables,
-        }
-        self.log = state / "launcher.log"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.env['NEUROBOT_RASA_PORT']}"
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def start(self) -> None:
-        offset = len(self.output())
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "bot.serving.launcher"],
-                cwd=PROJECT_ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-
-        def ready() -> bool:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise AssertionError(f"the launcher exited:\n{self.output()[-5000:]}")
-            return "Press Ctrl-C" in self.output()[offset:]
-
-        wait_for(ready, 420, "the launcher's ready line")
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            assert self.process.wait(timeout=90) == 0, self.output()[-3000:]
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-                self.process.wait()
-
-    def say(self, sender: str, text: str) -> list[dict[str, Any]]:
-        return rest_say(self.url, sender, text, timeout=60, token=TOKEN)
 
 
 @pytest.fixture

@@ -11,27 +11,25 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 
 from bot.serving.launcher import stop
-from tests.channels.harness import ALS, SAFETY, Servers, response_text, rest_headers
+from tests.servers import ALS, SAFETY, Servers, response_text, rest_headers
 
 pytestmark = pytest.mark.server
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
-    running = Servers(tmp_path_factory.mktemp("logs"), reply_timeout=2.5)
-    try:
-        running.start()
-        running.say("warm-up", "hello")
-        yield running
-    finally:
-        running.stop()
+def server_options() -> dict[str, Any]:
+    return {"reply_timeout": 2.5}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def greeted(servers: Servers) -> None:
+    servers.say("warm-up", "hello")
 
 
 def texts(messages: list[dict[str, Any]]) -> list[str]:

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
-from tests.channels.harness import CARD_START, SAFETY, response_text
-from tests.review.servers import REVIEW_TOKEN, ReviewServers
+from tests.servers import CARD_START, REVIEW_SERVERS, REVIEW_TOKEN, SAFETY, Servers, response_text
 
 pytestmark = pytest.mark.server
 
@@ -33,16 +31,11 @@ DOCTOR = {
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReviewServers]:
-    running = ReviewServers(tmp_path_factory.mktemp("review"))
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
+def server_options() -> dict[str, Any]:
+    return REVIEW_SERVERS
 
 
-def review_list(servers: ReviewServers, *args: str) -> list[dict[str, Any]]:
+def review_list(servers: Servers, *args: str) -> list[dict[str, Any]]:
     done = servers.bot("review", "list", "--json", *args)
     assert done.returncode == 0, done.stderr
     items = json.loads(done.stdout)
@@ -51,7 +44,7 @@ def review_list(servers: ReviewServers, *args: str) -> list[dict[str, Any]]:
 
 
 def test_unanswered_question_exported_answered_imported_reaches_the_next_patient(
-    servers: ReviewServers, tmp_path: Path
+    servers: Servers, tmp_path: Path
 ) -> None:
     asked_at = time.time()
     first = servers.say("patient-a", FIRST)

@@ -18,7 +18,7 @@ import yaml
 
 from bot.serving.launcher import MODEL, rasa_server_command, server_env
 from bot.settings import PROJECT_ROOT, load_settings
-from tests.channels.harness import free_port
+from tests.servers import free_port
 
 pytestmark = pytest.mark.server
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.addons.test_stores import EMERGENCY, PROBLEM, Outage, outage
-from tests.channels.harness import ALS, CARD_START, FULL_START, SAFETY
-from tests.server.test_persistence import Launcher, texts
+from tests.server.test_persistence import texts
+from tests.servers import ALS, CARD_START, FULL_START, SAFETY, Launcher
 
 pytestmark = pytest.mark.server
 

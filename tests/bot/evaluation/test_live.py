@@ -28,7 +28,7 @@ from bot.evaluation.live import (
     run_live,
     sample_cases,
 )
-from tests.channels.harness import Recorded, StandIn
+from tests.platforms import Recorded, StandIn
 
 RESPONSES = yaml.safe_load(DOMAIN.read_text(encoding="utf-8"))["responses"]
 SAMPLE_VALUES = {

@@ -18,7 +18,7 @@ from bot.evaluation.load import (
     table,
     via_proxy,
 )
-from tests.channels.harness import SAFETY, response_text
+from tests.servers import SAFETY, response_text
 
 TECHNICAL = response_text("utter_technical_problem")
 NOTHING = response_text("utter_nothing_shown_yet")

@@ -1,4 +1,9 @@
-"""Sentence embeddings: the installed model, stored vectors, and re-ranking in the index."""
+"""Sentence embeddings: the installed model, stored vectors, and re-ranking in the index.
+
+Tests marked ``model`` load the real all-MiniLM-L6-v2 (onnxruntime and the tokenizer that
+`make install` puts in .venv/share/neurobot/); the index and search tests elsewhere use
+the fake of tests/conftest.py (``FakeEncoder``).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,6 @@ from bot.search.embedding import (
     to_blob,
 )
 from bot.search.index import ArchiveIndex
-from bot.settings import load_settings
 from tests.conftest import TINY_ARCHIVE, TINY_VOCABULARY
 
 
@@ -39,6 +43,7 @@ def cosine(encoder: Encoder, a: str, b: str) -> float:
     return float(vectors[0] @ vectors[1])
 
 
+@pytest.mark.model
 def test_vectors_are_normalised_rows_of_the_model_dimension(encoder: Encoder) -> None:
     vectors = encoder.encode(["my hands shake", "", "a" * 5000])
     assert vectors.shape == (3, DIMENSION)
@@ -47,6 +52,7 @@ def test_vectors_are_normalised_rows_of_the_model_dimension(encoder: Encoder) ->
     assert encoder.encode([]).shape == (0, DIMENSION)
 
 
+@pytest.mark.model
 def test_a_lay_paraphrase_is_closer_than_an_unrelated_complaint(encoder: Encoder) -> None:
     lay = "my hands shake when I hold a cup of tea"
     clinical = "Essential tremor: rhythmic shaking of the hands during action"
@@ -54,6 +60,7 @@ def test_a_lay_paraphrase_is_closer_than_an_unrelated_complaint(encoder: Encoder
     assert cosine(encoder, lay, clinical) > cosine(encoder, lay, unrelated) + 0.2
 
 
+@pytest.mark.model
 def test_stored_vectors_keep_their_cosines(encoder: Encoder) -> None:
     vectors = encoder.encode(["numb feet at night", "tingling toes", "a stiff neck"])
     stored = from_blobs([to_blob(v) for v in vectors])
@@ -68,6 +75,7 @@ def dense_index(encoder: Encoder) -> ArchiveIndex:
     return index
 
 
+@pytest.mark.model
 def test_every_record_gets_a_vector_and_the_index_says_which_model(encoder: Encoder) -> None:
     index = dense_index(encoder)
     assert index.db.execute("SELECT count(*) FROM vectors").fetchone()[0] == len(TINY_ARCHIVE)
@@ -76,6 +84,7 @@ def test_every_record_gets_a_vector_and_the_index_says_which_model(encoder: Enco
     assert index.dense_ready()
 
 
+@pytest.mark.model
 def test_search_mixes_the_word_score_with_the_cosine(encoder: Encoder) -> None:
     index = dense_index(encoder)
     text = "for weeks my muscles twitch and my left hand is weaker"
@@ -83,7 +92,7 @@ def test_search_mixes_the_word_score_with_the_cosine(encoder: Encoder) -> None:
     mixed = index.search(text, k=5)
     # the nearest vectors join FTS5's candidates: every record of this tiny archive
     assert set(words) < {h.record.id for h in mixed} == {"t1", "t2", "t3"}
-    assert mixed[0].record.id == "t1"
+    assert [h.record.id for h in mixed] == ["t1", "t3", "t2"]
     query = encoder.encode_query(text)
     for hit in mixed:
         record = hit.record
@@ -98,16 +107,18 @@ def test_search_mixes_the_word_score_with_the_cosine(encoder: Encoder) -> None:
     assert all(0.0 <= h.probability <= 1.0 for h in mixed)
 
 
+@pytest.mark.model
 def test_an_index_built_without_vectors_searches_on_words(encoder: Encoder) -> None:
     plain = ArchiveIndex(":memory:", TINY_VOCABULARY)
     plain.upsert(TINY_ARCHIVE)
     plain.encoder = encoder
     assert not plain.dense_ready()
     hits = plain.search("muscle twitching and a weak left hand")
-    assert hits[0].record.id == "t1"
+    assert [h.record.id for h in hits] == ["t1"]
     assert hits == plain.search("muscle twitching and a weak left hand", dense=False)
 
 
+@pytest.mark.model
 def test_writing_without_the_encoder_switches_vectors_off_until_backfilled(
     encoder: Encoder,
 ) -> None:
@@ -131,6 +142,7 @@ class BrokenEncoder(Encoder):
         raise RuntimeError("onnxruntime failed")
 
 
+@pytest.mark.model
 def test_a_model_failing_at_search_time_leaves_the_word_ranking(
     encoder: Encoder, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -143,6 +155,7 @@ def test_a_model_failing_at_search_time_leaves_the_word_ranking(
     assert "ranking on words" in caplog.text
 
 
+@pytest.mark.model
 def test_vectors_of_another_model_are_replaced_not_mixed(encoder: Encoder) -> None:
     index = dense_index(encoder)
     with index.db:
@@ -157,6 +170,7 @@ def test_vectors_of_another_model_are_replaced_not_mixed(encoder: Encoder) -> No
     assert np.allclose(np.linalg.norm(from_blobs(blobs), axis=1), 1.0, atol=1e-2)
 
 
+@pytest.mark.model
 def test_precomputed_vectors_are_used_as_given(encoder: Encoder) -> None:
     index = ArchiveIndex(":memory:", TINY_VOCABULARY, encoder)
     given = encoder.encode(["completely different text"])[0]
@@ -186,16 +200,7 @@ def test_a_wheel_that_is_not_the_pinned_one_is_refused(tmp_path: Path) -> None:
     assert not target.exists()
 
 
-@pytest.mark.parametrize(("value", "expected"), [("on", True), ("OFF", False), ("", True)])
-def test_the_dense_switch(value: str, expected: bool) -> None:
-    assert load_settings({"NEUROBOT_DENSE": value}).dense is expected
-
-
-def test_a_bad_dense_switch_names_the_variable() -> None:
-    with pytest.raises(Exception, match="NEUROBOT_DENSE"):
-        load_settings({"NEUROBOT_DENSE": "maybe"})
-
-
+@pytest.mark.model
 def test_batching_by_length_keeps_each_texts_own_vector(encoder: Encoder) -> None:
     texts = ["numb", "my left hand has been numb and weak for two weeks now " * 8, "", "tremor"]
     together = encoder.encode(texts)
@@ -203,6 +208,7 @@ def test_batching_by_length_keeps_each_texts_own_vector(encoder: Encoder) -> Non
     assert np.abs(together - alone).max() < 1e-4
 
 
+@pytest.mark.model
 def test_worker_processes_embed_like_this_process(encoder: Encoder) -> None:
     texts = [f"record {n}: my hands shake {'when I hold a cup ' * (n % 5)}" for n in range(600)]
     done: list[int] = []
@@ -212,6 +218,7 @@ def test_worker_processes_embed_like_this_process(encoder: Encoder) -> None:
     assert len(done) > 1  # chunk by chunk
 
 
+@pytest.mark.model
 def test_a_large_upsert_embeds_in_workers_and_stores_every_vector(encoder: Encoder) -> None:
     base = TINY_ARCHIVE[0]
     records = [

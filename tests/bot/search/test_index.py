@@ -20,28 +20,29 @@ def ids(hits: list) -> list[str]:
 
 def test_search_ranks_the_matching_question_first(index: ArchiveIndex) -> None:
     hits = index.search("Recently I have muscle twitching all over, my left hand feels weaker")
-    assert ids(hits)[0] == "t1"
+    assert ids(hits) == ["t1"]
     assert hits[0].matched == ("muscl", "twitch", "left", "hand", "weaker")
     assert hits[0].score == 1.0
 
 
 def test_lay_words_reach_clinical_words_and_back(index: ArchiveIndex) -> None:
     # "fasciculation" appears only in t1's reply lead; "paresthesia" nowhere in t2's question
-    assert ids(index.search("fasciculation"))[:1] == ["t1"]
-    assert ids(index.search("paresthesia in my feet"))[:1] == ["t2"]
-    assert ids(index.search("pins and needles"))[:1] == ["t2"]
+    assert ids(index.search("fasciculation")) == ["t1"]
+    assert ids(index.search("paresthesia in my feet")) == ["t2"]
+    assert ids(index.search("pins and needles")) == ["t2"]
 
 
 def test_expansion_scores_below_the_patients_own_word(index: ArchiveIndex) -> None:
-    own = index.search("tingle feet")[0]
-    expanded = index.search("paresthesia feet")[0]
-    assert own.record.id == expanded.record.id == "t2"
-    assert expanded.score < own.score
+    own = index.search("tingle feet")
+    expanded = index.search("paresthesia feet")
+    assert ids(own) == ids(expanded) == ["t2"]
+    assert expanded[0].score < own[0].score
 
 
 def test_unrelated_text_scores_low_or_finds_nothing(index: ArchiveIndex) -> None:
     assert index.search("what is the weather in paris tomorrow") == []
     hits = index.search("my knee hurts after football, and my headache")
+    assert ids(hits) == ["t3"]
     assert all(h.score < 0.5 for h in hits)
 
 
@@ -75,7 +76,7 @@ def test_reimport_updates_in_place(index: ArchiveIndex) -> None:
     assert index.upsert([changed]) == 1
     assert index.count() == 3
     assert index.get("t1") == changed
-    assert ids(index.search("updated"))[:1] == ["t1"]
+    assert ids(index.search("updated")) == ["t1"]
 
 
 def test_open_refuses_missing_empty_and_foreign_files(

@@ -183,7 +183,7 @@ def test_choose_answer_decides_again_at_another_target() -> None:
 
 def test_search_gives_every_hit_a_probability_and_a_decision(index: ArchiveIndex) -> None:
     hits = index.search("For weeks my muscles twitch everywhere and my left hand feels weak")
-    assert hits[0].record.id == "t1"
+    assert [h.record.id for h in hits] == ["t1"]
     assert all(0.0 <= h.probability <= 1.0 for h in hits)
     cut = match.shipped_model().cutoff()
     bar = min(cut, match.SIMILAR_PROBABILITY)
@@ -198,7 +198,7 @@ def test_search_applies_the_target_it_is_given(
     monkeypatch.setattr(match, "shipped_model", lambda: model(signal="word"))
     text = "pins and needles in both feet at night"
     hits = index.search(text, max_wrong=0.5)
-    assert hits[0].record.id == "t2" and hits[0].answer
+    assert [h.record.id for h in hits] == ["t2"] and hits[0].answer
     assert not any(h.answer for h in index.search(text, max_wrong=0.001))
 
 

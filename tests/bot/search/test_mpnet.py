@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bot.errors import ConfigError
 from bot.search import embedding
 from bot.search.embedding import (
     MINILM,
@@ -30,18 +29,6 @@ from bot.search.embedding import (
 from bot.search.index import ArchiveIndex
 from bot.settings import load_settings
 from tests.conftest import TINY_ARCHIVE, TINY_VOCABULARY
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"), [("", "minilm"), ("minilm", "minilm"), ("MPNet", "mpnet")]
-)
-def test_the_encoder_setting(value: str, expected: str) -> None:
-    assert load_settings({"NEUROBOT_ENCODER": value}).encoder == expected
-
-
-def test_an_unknown_encoder_names_the_variable_and_the_choices() -> None:
-    with pytest.raises(ConfigError, match="NEUROBOT_ENCODER must be one of minilm, mpnet"):
-        load_settings({"NEUROBOT_ENCODER": "bert"})
 
 
 def test_each_model_has_its_own_vector_identity() -> None:
@@ -178,6 +165,7 @@ def test_an_mpnet_vector_does_not_depend_on_its_batch(mpnet: Encoder) -> None:
 
 
 @pytest.mark.mpnet
+@pytest.mark.model
 @built
 def test_an_index_of_one_model_is_not_searched_with_the_other(mpnet: Encoder) -> None:
     index = ArchiveIndex(":memory:", TINY_VOCABULARY, mpnet)

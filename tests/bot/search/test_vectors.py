@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -24,25 +23,7 @@ from bot.search.vectors import (
     build_graph,
     save_dense_index,
 )
-from tests.conftest import TINY_ARCHIVE, TINY_VOCABULARY
-
-
-class WordEncoder:
-    """A deterministic stand-in for the model: each word is a fixed random direction."""
-
-    model_id = "fake-words"
-
-    def encode(self, texts: Sequence[str], max_tokens: int = 256) -> Any:
-        rows = np.zeros((len(texts), DIMENSION), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                seed = int.from_bytes(hashlib.sha256(word.encode()).digest()[:4], "little")
-                rows[row] += np.random.default_rng(seed).standard_normal(DIMENSION)
-            rows[row] /= max(float(np.linalg.norm(rows[row])), 1e-9)
-        return rows
-
-    def encode_query(self, text: str) -> Any:
-        return self.encode([text])[0]
+from tests.conftest import TINY_ARCHIVE, TINY_VOCABULARY, FakeEncoder
 
 
 def clustered(count: int, seed: int = 7) -> np.ndarray:
@@ -94,7 +75,7 @@ def test_the_graph_finds_what_exact_search_finds() -> None:
 
 
 def small_index(path: Path | str = ":memory:") -> ArchiveIndex:
-    index = ArchiveIndex(path, TINY_VOCABULARY, WordEncoder())  # type: ignore[arg-type]
+    index = ArchiveIndex(path, TINY_VOCABULARY, FakeEncoder())  # type: ignore[arg-type]
     index.upsert(TINY_ARCHIVE)
     return index
 
@@ -103,7 +84,7 @@ def test_no_vectors_no_dense_index() -> None:
     plain = ArchiveIndex(":memory:", TINY_VOCABULARY)
     plain.upsert(TINY_ARCHIVE)
     assert plain.dense_index() is None
-    plain.encoder = WordEncoder()  # type: ignore[assignment]
+    plain.encoder = FakeEncoder()  # type: ignore[assignment]
     assert plain.dense_index() is None  # vectors of no model
 
 
@@ -112,7 +93,7 @@ def test_the_dense_index_is_cached_until_the_vectors_change() -> None:
     first = index.dense_index()
     assert isinstance(first, ExactIndex)
     assert index.dense_index() is first
-    query = WordEncoder().encode_query("sudden double vision")
+    query = FakeEncoder().encode_query("sudden double vision")
     assert [r for r, _ in first.search(query, 3)] != [3]
     changed = Record(**{**TINY_ARCHIVE[2].__dict__, "title": "sudden double vision"})
     index.upsert([changed])
@@ -141,10 +122,10 @@ def test_a_large_archive_is_searched_through_its_saved_graph(
         assert saved == ann_path(db, str(index.vectors_id()))
         assert saved is not None
         assert saved.is_file()
-    reader = ArchiveIndex(db, TINY_VOCABULARY, WordEncoder(), existing=True)  # type: ignore[arg-type]
+    reader = ArchiveIndex(db, TINY_VOCABULARY, FakeEncoder(), existing=True)  # type: ignore[arg-type]
     graph = reader.dense_index()
     assert isinstance(graph, ApproximateIndex)
-    query = WordEncoder().encode_query("pins and needles in both feet")
+    query = FakeEncoder().encode_query("pins and needles in both feet")
     rowids, matrix = vectors.read_vectors(reader)
     assert graph.search(query, 3) == pytest.approx(ExactIndex(rowids, matrix).search(query, 3))
 
@@ -158,7 +139,7 @@ def test_a_rebuild_swaps_sqlite_file_and_graph_together(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setattr(vectors, "EXACT_LIMIT", 2)
-    monkeypatch.setattr(cli, "encoder_for", lambda settings: WordEncoder())
+    monkeypatch.setattr(cli, "encoder_for", lambda settings: FakeEncoder())
     monkeypatch.setenv("NEUROBOT_DENSE", "on")
     db = tmp_path / "archive.sqlite3"
     old = write_archive(tmp_path / "old.jsonl", TINY_ARCHIVE)
@@ -168,8 +149,8 @@ def test_a_rebuild_swaps_sqlite_file_and_graph_together(
     ]
     new = write_archive(tmp_path / "new.jsonl", new_records)
     assert cli.main(["archive", "build", "--db", str(db), str(old)]) == 0
-    reader = ArchiveIndex(db, TINY_VOCABULARY, WordEncoder(), existing=True)  # type: ignore[arg-type]
-    query = WordEncoder().encode_query("pins and needles in both feet")
+    reader = ArchiveIndex(db, TINY_VOCABULARY, FakeEncoder(), existing=True)  # type: ignore[arg-type]
+    query = FakeEncoder().encode_query("pins and needles in both feet")
     before = reader.dense_index()
     assert isinstance(before, ApproximateIndex)
     first_hits = before.search(query, 3)
@@ -191,11 +172,19 @@ def test_a_rebuild_swaps_sqlite_file_and_graph_together(
     assert reader.dense_index() is before
     assert before.search(query, 3) == first_hits
     assert reader.get("t2") is not None
-    assert reader.search("pins and needles in both feet")[0].record.id == "t2"
+    assert [h.record.id for h in reader.search("pins and needles in both feet")] == [
+        "t2",
+        "t3",
+        "t1",
+    ]
     # a new open sees the new build, through the graph named after its vectors
-    fresh = ArchiveIndex(db, TINY_VOCABULARY, WordEncoder(), existing=True)  # type: ignore[arg-type]
+    fresh = ArchiveIndex(db, TINY_VOCABULARY, FakeEncoder(), existing=True)  # type: ignore[arg-type]
     assert fresh.get("t2") is None
-    assert fresh.search("pins and needles in both feet")[0].record.id == "new-t2"
+    assert [h.record.id for h in fresh.search("pins and needles in both feet")] == [
+        "new-t2",
+        "new-t1",
+        "new-t3",
+    ]
     graphs = sorted(p.name for p in tmp_path.glob("archive.sqlite3.*"))
     assert graphs == [ann_path(db, str(fresh.vectors_id())).name]
     assert isinstance(fresh.dense_index(), ApproximateIndex)
@@ -205,7 +194,7 @@ def test_a_rebuild_swaps_sqlite_file_and_graph_together(
 def test_import_shows_progress_with_the_time_left(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setattr(cli, "encoder_for", lambda settings: WordEncoder())
+    monkeypatch.setattr(cli, "encoder_for", lambda settings: FakeEncoder())
     db = tmp_path / "archive.sqlite3"
     archive = write_archive(tmp_path / "a.jsonl", TINY_ARCHIVE)
     assert cli.main(["archive", "import", "--db", str(db), str(archive)]) == 0
@@ -217,9 +206,9 @@ def test_import_shows_progress_with_the_time_left(
 
 
 def test_upsert_reports_every_record_once() -> None:
-    index = ArchiveIndex(":memory:", TINY_VOCABULARY, WordEncoder())  # type: ignore[arg-type]
+    index = ArchiveIndex(":memory:", TINY_VOCABULARY, FakeEncoder())  # type: ignore[arg-type]
     done: list[int] = []
-    given = {"t1": WordEncoder().encode_query("given")}
+    given = {"t1": FakeEncoder().encode_query("given")}
     assert index.upsert(TINY_ARCHIVE, vectors=given, progress=done.append) == 3
     assert sum(done) == 3
     plain = ArchiveIndex(":memory:", TINY_VOCABULARY)
@@ -233,7 +222,7 @@ def test_an_import_updates_the_saved_graph_instead_of_rebuilding_it(
 ) -> None:
     monkeypatch.setattr(vectors, "EXACT_LIMIT", 2)
     monkeypatch.setattr(vectors, "UPDATE_SHARE", 0.5)
-    monkeypatch.setattr(cli, "encoder_for", lambda settings: WordEncoder())
+    monkeypatch.setattr(cli, "encoder_for", lambda settings: FakeEncoder())
     db = tmp_path / "archive.sqlite3"
     assert (
         cli.main(
@@ -256,11 +245,11 @@ def test_an_import_updates_the_saved_graph_instead_of_rebuilding_it(
     update = write_archive(tmp_path / "b.jsonl", [changed])
     assert cli.main(["archive", "import", "--db", str(db), str(update)]) == 0
     assert rebuilt == []  # one vector of three changed: the graph was updated
-    reader = ArchiveIndex(db, TINY_VOCABULARY, WordEncoder(), existing=True)  # type: ignore[arg-type]
+    reader = ArchiveIndex(db, TINY_VOCABULARY, FakeEncoder(), existing=True)  # type: ignore[arg-type]
     graph = reader.dense_index()
     assert isinstance(graph, ApproximateIndex)
     assert len(graph) == 3
-    assert graph.search(WordEncoder().encode_query("sudden double vision"), 1)[0][0] == 3
+    assert graph.search(FakeEncoder().encode_query("sudden double vision"), 1)[0][0] == 3
     graphs = sorted(p.name for p in tmp_path.glob("archive.sqlite3.*"))
     assert graphs == [ann_path(db, str(reader.vectors_id())).name]
     # most of the archive changed: rebuilt from the vectors

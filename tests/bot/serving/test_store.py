@@ -35,7 +35,7 @@ from bot.serving.store import (
     write_endpoints,
 )
 from bot.settings import Settings, load_settings
-from tests.channels.harness import free_port
+from tests.servers import free_port
 
 #: The PostgreSQL server of the tests (trust auth); a fresh database is made on it.
 POSTGRES = os.environ.get("NEUROBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
