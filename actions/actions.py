@@ -295,8 +295,9 @@ class ActionAnswerFromArchive(ArchiveAction):
             conversation_query(texts),
             k=1 + turn.settings.max_similar + 3,
             boost_terms=entity_values(turn.tracker, BOOST_ENTITIES),
+            max_wrong=turn.settings.max_wrong,
         )
-        reply = decide_reply(hits, turn.settings.max_similar, turn.settings.max_wrong)
+        reply = decide_reply(hits, turn.settings.max_similar)
         if reply.kind == OFFER:
             offered = [r.id for r in reply.offered]
             offer(turn.dispatcher, reply.offered, turn.domain)
@@ -321,7 +322,7 @@ class ActionAnswerFromArchive(ArchiveAction):
             turn.dispatcher, UTTER_ARCHIVE_ANSWER, answer.record, turn.settings, answer.similar
         )
         turn.dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
-        good = [h.record.id for h in shown(hits, turn.settings.max_wrong)]
+        good = [h.record.id for h in shown(hits)]
         return [
             SlotSet(SLOT_HITS, good),
             SlotSet(SLOT_SHOWN, [answer.record.id]),

@@ -158,7 +158,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def _search_rows(hits: list[Hit], settings: Settings) -> list[dict[str, object]]:
-    decisions = hit_decisions(hits, settings.max_similar, settings.max_wrong)
+    decisions = hit_decisions(hits, settings.max_similar)
     return [_search_row(h, settings.excerpt_chars, d) for h, d in zip(hits, decisions, strict=True)]
 
 
@@ -223,7 +223,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     if not hits:
         print("no match")
-    decisions = hit_decisions(hits, settings.max_similar, settings.max_wrong)
+    decisions = hit_decisions(hits, settings.max_similar)
     for rank, (hit, decision) in enumerate(zip(hits, decisions, strict=True), start=1):
         labels = {"answer": "  (answer)" if rank == 1 else "  (similar)", "offer": "  (offered)"}
         flag = labels.get(decision, "")

@@ -496,7 +496,7 @@ def evaluate(
         offtopic_dev: Development messages the archive does not cover (the offer
             floors are fitted on them).
         k: Hits looked at per query.
-        model: The match model (the shipped one by default).
+        model: The match model (by default the index's: :meth:`ArchiveIndex.match_model`).
 
     Returns:
         A JSON-ready report: per split (``all`` and each split the queries carry)
@@ -505,7 +505,7 @@ def evaluate(
         sentence vectors, ``words_only`` holds the shipped search's metrics without
         them (what the vectors add).
     """
-    model = model or shipped_model()
+    model = model or index.match_model(index.dense_ready())
     shipped = run_queries(lambda text, n: index.search(text, k=n), queries, k)
     baseline = run_queries(lambda text, n: index.baseline_search(text, k=n), queries, k)
     words_only = (
@@ -827,7 +827,7 @@ def evaluate_suite(
     }
     for report in reports:
         report.pop("_candidates", None)
-    cutoff = shipped_model().cutoff(max_wrong)
+    cutoff = shipped_model(encoder.spec.name if encoder is not None else None).cutoff(max_wrong)
     fitted = fit_offer([(q, d) for q, d, _ in development.values()], cutoff)
     reports.append(
         {

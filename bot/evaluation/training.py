@@ -195,9 +195,10 @@ def cmd_match_train(args: argparse.Namespace) -> int:
         with open_set_index(spec, encoder, Path(args.cache) if args.cache else None) as index:
             groups.extend(collect(index, dev, spec.name))
     model = fit(groups, settings.max_wrong)
-    Path(args.out).write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
+    out = args.out or match.model_file(settings.encoder if encoder is not None else None)
+    out.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
     cut = model.cutoff()
-    print(f"wrote {args.out}: {len(groups)} queries; cut-off at the default target {cut}")
+    print(f"wrote {out}: {len(groups)} queries; cut-off at the default target {cut}")
     return 0
 
 
@@ -216,5 +217,9 @@ def add_command(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument(
         "--cache", help="keep the built indexes in this folder (re-used when up to date)"
     )
-    train.add_argument("--out", default=str(match.MODEL_FILE), help="where to write the model")
+    train.add_argument(
+        "--out",
+        type=Path,
+        help="where to write the model (default: the shipped file of NEUROBOT_ENCODER's model)",
+    )
     train.set_defaults(func=cmd_match_train)

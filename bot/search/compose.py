@@ -91,16 +91,16 @@ def reply_kind(
     return OFFER, tuple(i for i, (_, s) in enumerate(top) if s >= offer_score)
 
 
-def decide_reply(hits: Sequence[Hit], max_similar: int, max_wrong: float | None = None) -> Reply:
+def decide_reply(hits: Sequence[Hit], max_similar: int) -> Reply:
     """The reply to a health question from its ranked hits.
 
     Args:
-        hits: Search hits, best first, each with its probability and decision.
+        hits: Search hits, best first, each with its probability and the decision the
+            search made (at the share of wrong answers it was given:
+            :meth:`bot.search.index.ArchiveIndex.search`'s ``max_wrong``).
         max_similar: How many further hits an answer lists as similar questions.
-        max_wrong: Decide at this target share of wrong answers (None: keep the
-            decision the search made).
     """
-    answer = choose_answer(hits, max_similar, max_wrong)
+    answer = choose_answer(hits, max_similar)
     if answer is not None:
         return Reply(ANSWER, answer=answer)
     kind, places = reply_kind([(h.probability, h.score) for h in hits], cutoff=math.inf)
@@ -109,12 +109,10 @@ def decide_reply(hits: Sequence[Hit], max_similar: int, max_wrong: float | None 
     return Reply(NONE)
 
 
-def hit_decisions(
-    hits: Sequence[Hit], max_similar: int, max_wrong: float | None = None
-) -> list[str]:
+def hit_decisions(hits: Sequence[Hit], max_similar: int) -> list[str]:
     """Per hit, what the patient meets it as: ``answer`` (the answer or one of its
     similar questions), ``offer`` (one of the close questions) or ``none``."""
-    reply = decide_reply(hits, max_similar, max_wrong)
+    reply = decide_reply(hits, max_similar)
     if reply.kind == ANSWER and reply.answer is not None:
         ids = {reply.answer.record.id, *(r.id for r in reply.answer.similar)}
         return [ANSWER if h.record.id in ids else NONE for h in hits]
@@ -143,21 +141,19 @@ def excerpt(text: str, limit: int) -> str:
     return window.rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
-def choose_answer(
-    hits: Sequence[Hit], max_similar: int, max_wrong: float | None = None
-) -> Answer | None:
+def choose_answer(hits: Sequence[Hit], max_similar: int) -> Answer | None:
     """Pick the answer from ranked hits, or None when the match decision shows none.
 
     The best hit is the answer when the match model (:mod:`bot.search.match`) shows it; the
-    further hits it shows are the similar questions.
+    further hits it shows are the similar questions. The decision is the search's
+    (:attr:`Hit.answer`, made with the match model of the index's sentence model at the
+    share of wrong answers the search was given), never made a second time here.
 
     Args:
         hits: Search hits, best first, each with its probability and decision.
         max_similar: How many further hits to offer as similar questions.
-        max_wrong: Decide again at this target share of wrong answers (None: keep the
-            decision the search made, :attr:`Hit.answer`).
     """
-    good = shown(hits, max_wrong)
+    good = shown(hits)
     if not good or good[0] is not hits[0]:
         return None
     return Answer(
@@ -167,25 +163,9 @@ def choose_answer(
     )
 
 
-def shown(hits: Sequence[Hit], max_wrong: float | None = None) -> list[Hit]:
-    """The hits the bot would show, best first (none unless the best hit is shown).
-
-    Args:
-        hits: Search hits, best first.
-        max_wrong: Decide at this target share of wrong answers (None: as searched).
-    """
-    if not hits:
-        return []
-    if max_wrong is None:
-        chosen = [h for h in hits if h.answer]
-    else:
-        from bot.search.match import SIMILAR_PROBABILITY, shipped_model
-
-        cut = shipped_model().cutoff(max_wrong)
-        if hits[0].probability < cut:
-            return []
-        bar = min(cut, SIMILAR_PROBABILITY)
-        chosen = [hits[0], *(h for h in hits[1:] if h.probability >= bar)]
+def shown(hits: Sequence[Hit]) -> list[Hit]:
+    """The hits the bot would show, best first (none unless the best hit is shown)."""
+    chosen = [h for h in hits if h.answer]
     return chosen if chosen and chosen[0] is hits[0] else []
 
 

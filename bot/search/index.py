@@ -469,6 +469,12 @@ class ArchiveIndex:
             self._vector_index_id = current
         return self._vector_index
 
+    def match_model(self, dense: bool = True) -> match.MatchModel:
+        """The match model of a search: the sentence model's own fit when the search had
+        vectors (``dense``), MiniLM's for words alone."""
+        spec = getattr(self.encoder, "spec", None)  # a test's stand-in has none
+        return match.shipped_model(spec.name if dense and spec is not None else None)
+
     def dense_ready(self) -> bool:
         """Whether search re-ranks with vectors: an encoder, and vectors of its model."""
         if self.encoder is None:
@@ -557,7 +563,7 @@ class ArchiveIndex:
             return []
         candidates, context = found
         signals = [c.signals for c in candidates]
-        decided = match.shipped_model().decide(signals, context, max_wrong)[:k]
+        decided = self.match_model(context.dense).decide(signals, context, max_wrong)[:k]
         records = self._records([candidates[d.index].rowid for d in decided])
         return [
             Hit(

@@ -19,7 +19,10 @@ into decisions:
 
 Both are a weighted sum of standardised features (``(x - mean) / scale``) passed through
 the logistic function, so applying them needs only numpy; their parameters live in
-``bot/search/match_model.json``. That file also holds the **cut-off table**: for each
+``bot/search/match_model.json`` (fitted with MiniLM's cosines; also used by a search on
+words alone) and ``bot/search/match_model.mpnet.json`` (fitted with MPNet's: two models'
+cosines are not on one scale, so each sentence model has its own fit,
+:func:`model_file`). Each file also holds the **cut-off table**: for each
 probability cut-off, the share of shown answers that were the wrong record on the
 development archives (the worst of them) and the share of queries answered. An operator
 names the share of wrong answers they accept (``NEUROBOT_MAX_WRONG``);
@@ -45,8 +48,12 @@ from bot.settings import DEFAULTS
 
 #: The default accepted share of wrong answers (``NEUROBOT_MAX_WRONG``).
 DEFAULT_MAX_WRONG = float(DEFAULTS["MAX_WRONG"])
-#: The shipped parameters (written by ``bot match train``).
+#: The shipped parameters (written by ``bot match train``), per sentence model.
 MODEL_FILE = Path(__file__).with_name("match_model.json")
+MODEL_FILES = {
+    "minilm": MODEL_FILE,
+    "mpnet": Path(__file__).with_name("match_model.mpnet.json"),
+}
 #: Share of the order score that comes from the cosine (the rest is the word score).
 DENSE_WEIGHT = 0.5
 #: Rank given to a candidate a source did not return (one past the last it returns).
@@ -421,7 +428,24 @@ def read_model(path: Path) -> MatchModel:
         raise ValueError(f"{path}: not a match model: {exc}") from exc
 
 
-@lru_cache(maxsize=1)
-def shipped_model() -> MatchModel:
-    """The shipped model (read once)."""
-    return read_model(MODEL_FILE)
+def model_file(encoder: str | None = None) -> Path:
+    """The shipped parameters for a sentence model (``NEUROBOT_ENCODER``'s name; None: a
+    search on words alone, which uses MiniLM's fit).
+
+    Raises:
+        ValueError: No model is fitted for that sentence model.
+    """
+    try:
+        return MODEL_FILES[encoder or "minilm"]
+    except KeyError:
+        raise ValueError(f"no match model for the sentence model {encoder!r}") from None
+
+
+def shipped_model(encoder: str | None = None) -> MatchModel:
+    """The shipped model for a sentence model (read once each; see :func:`model_file`)."""
+    return _shipped(model_file(encoder))
+
+
+@lru_cache(maxsize=len(MODEL_FILES))
+def _shipped(path: Path) -> MatchModel:
+    return read_model(path)

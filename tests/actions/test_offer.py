@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from actions.actions import (
     Services,
 )
 from bot.archive.records import Record
+from bot.search import match
 from bot.search.index import Hit
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import HEADACHE, TINGLE, TWITCH
@@ -37,8 +39,18 @@ class FakeIndex:
         self.hits = [Hit(r, score=1.0 - i / 10, probability=p) for i, (r, p) in enumerate(hits)]
         self.records = {r.id: r for r, _ in hits}
 
-    def search(self, text: str, k: int = 10, **options: Any) -> list[Hit]:
-        return self.hits[:k]
+    def search(
+        self, text: str, k: int = 10, max_wrong: float | None = None, **options: Any
+    ) -> list[Hit]:
+        """The hits, decided as the real index decides them at ``max_wrong``."""
+        self.max_wrong = max_wrong
+        cut = match.shipped_model().cutoff(max_wrong)
+        bar = min(cut, match.SIMILAR_PROBABILITY)
+        top = bool(self.hits) and self.hits[0].probability >= cut
+        return [
+            replace(h, answer=top and h.probability >= (cut if i == 0 else bar))
+            for i, h in enumerate(self.hits[:k])
+        ]
 
     def get(self, record_id: str) -> Record | None:
         return self.records.get(record_id)
@@ -94,6 +106,7 @@ def test_sure_or_with_nothing_plausible_no_offer(
     messages, events = run(action, make_tracker("my fingers tingle at night"))
     assert [m["response"] for m in messages] == [first, "utter_safety_advice"]
     assert SlotSet("offered_records", []) in events
+    assert action.services.index.max_wrong == settings.max_wrong  # decided at the setting
 
 
 def test_a_chosen_question_shows_its_card_and_is_recorded(

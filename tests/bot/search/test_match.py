@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from bot.evaluation.training import Group, cutoff_table, fit, unanswerable
 from bot.search import match
 from bot.search.compose import choose_answer, shown
+from bot.search.embedding import MODELS
 from bot.search.index import ArchiveIndex, Hit
 from bot.search.match import Context, Cutoff, Linear, MatchModel, Signals
 from tests.conftest import HEADACHE, TINGLE, TWITCH
@@ -163,22 +165,23 @@ def test_choose_answer_shows_the_best_hit_and_similar_ones_the_model_shows() -> 
     assert shown(hits) == [hits[0], hits[2]]
 
 
-def test_shown_at_a_target_offers_similar_questions_above_the_lower_bar() -> None:
-    cut = match.shipped_model().cutoff(0.05)
-    hits = [hit("t1", cut, False), hit("t2", 0.019, False), hit("t3", 0.02, False)]
-    assert shown(hits, 0.05) == [hits[0], hits[2]]
-    assert shown([hit("t1", cut - 0.001, False), hit("t3", 0.9, False)], 0.05) == []
+def test_each_sentence_model_has_its_own_fit() -> None:
+    assert match.model_file("minilm") == match.model_file(None) == match.MODEL_FILE
+    assert match.model_file("mpnet").name == "match_model.mpnet.json"
+    with pytest.raises(ValueError, match="no match model for the sentence model 'e5'"):
+        match.model_file("e5")
+    minilm, mpnet = match.shipped_model("minilm"), match.shipped_model("mpnet")
+    assert minilm is match.shipped_model() and mpnet is match.shipped_model("mpnet")
+    # two models' cosines are not on one scale: the fits (and so the cut-offs) differ
+    assert minilm.to_dict()["decision"] != mpnet.to_dict()["decision"]
+    assert 0.0 < mpnet.cutoff(0.05) <= 1.0
 
 
-def test_choose_answer_decides_again_at_another_target() -> None:
-    strict = match.shipped_model().cutoff(0.02)
-    loose = match.shipped_model().cutoff(0.2)
-    between = (strict + loose) / 2
-    hits = [hit("t1", between, False)]
-    if strict > loose:
-        assert choose_answer(hits, 3, max_wrong=0.02) is None
-        answer = choose_answer(hits, 3, max_wrong=0.2)
-        assert answer is not None and answer.record == TWITCH
+def test_a_search_is_decided_by_its_sentence_model_s_fit(index: ArchiveIndex) -> None:
+    assert index.match_model(True) is match.shipped_model()  # the test's stand-in: no spec
+    index.encoder = SimpleNamespace(spec=MODELS["mpnet"])  # type: ignore[assignment]
+    assert index.match_model(True) is match.shipped_model("mpnet")
+    assert index.match_model(False) is match.shipped_model()  # words alone: MiniLM's fit
 
 
 def test_search_gives_every_hit_a_probability_and_a_decision(index: ArchiveIndex) -> None:
@@ -195,7 +198,7 @@ def test_search_gives_every_hit_a_probability_and_a_decision(index: ArchiveIndex
 def test_search_applies_the_target_it_is_given(
     index: ArchiveIndex, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(match, "shipped_model", lambda: model(signal="word"))
+    monkeypatch.setattr(match, "shipped_model", lambda encoder=None: model(signal="word"))
     text = "pins and needles in both feet at night"
     hits = index.search(text, max_wrong=0.5)
     assert [h.record.id for h in hits] == ["t2"] and hits[0].answer
