@@ -35,9 +35,8 @@ def rasa_executable() -> Path:
     return Path(sys.executable).with_name("rasa")
 
 
-def quiet_env() -> dict[str, str]:
-    """The environment for the bare bot: no telemetry prompt or upload."""
-    return {**os.environ, "RASA_TELEMETRY_ENABLED": "false"}
+#: What the bare bot's processes get on top of the environment: no telemetry prompt or upload.
+QUIET = {"RASA_TELEMETRY_ENABLED": "false"}
 
 
 def trained_model(directory: Path) -> Path | None:
@@ -65,7 +64,11 @@ def prepare(directory: Path = BARE_DIR) -> Path:
     command = [str(rasa_executable()), "init", "--no-prompt", "--init-dir", str(directory)]
     try:
         done = subprocess.run(
-            command, env=quiet_env(), capture_output=True, text=True, timeout=INIT_SECONDS
+            command,
+            env={**os.environ, **QUIET},
+            capture_output=True,
+            text=True,
+            timeout=INIT_SECONDS,
         )
     except subprocess.TimeoutExpired as exc:
         raise ServiceError(f"rasa init took longer than {INIT_SECONDS} s") from exc

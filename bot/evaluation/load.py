@@ -544,7 +544,7 @@ class Profile:
         self.cwd = PROJECT_ROOT
         self.ready_line = "is ready"
         if name == "bare":
-            self.env = {**self.env, **baseline.quiet_env()}
+            self.env.update(baseline.QUIET)
             self.command = []  # known once the bare bot is made (start)
             self.cwd = baseline.BARE_DIR
             self.ready_line = baseline.READY_LINE

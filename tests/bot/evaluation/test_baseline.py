@@ -63,6 +63,9 @@ def test_the_bare_profile_serves_its_model_over_rest(tmp_path: Path) -> None:
     assert profile.cwd == baseline.BARE_DIR
     assert profile.ready_line == baseline.READY_LINE
     assert profile.env["RASA_TELEMETRY_ENABLED"] == "false"
+    # the load run's own variables are kept, whatever the caller's environment says
+    assert profile.env["NEUROBOT_STATE_DIR"] == str(tmp_path)
+    assert profile.env["NEUROBOT_RATE_MESSAGES"] == "1000000/minute"
     command = baseline.command(Path("m.tar.gz"), profile.port)
     assert command[1:] == ["run", "--model", "m.tar.gz", "--port", str(profile.port)]
     assert Path(command[0]).name == "rasa"
