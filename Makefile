@@ -124,8 +124,11 @@ stories: install model ## Conversation tests through the trained model
 	$(BIN)/rasa test core --stories tests/test_stories.yml --model $(MODEL) \
 	  --out results/stories --fail-on-prediction-errors
 
+# the server tests wait for servers to start more than they compute: two pytest processes
+# (pytest-xdist), each taking whole files, so a module's servers are started once
+SERVER_TEST_WORKERS ?= 2
 server-test: install index model widget nginx-deps ## Real servers over HTTP: REST and every messaging webhook
-	$(BIN)/pytest -m "server" -q
+	$(BIN)/pytest -m "server" -q -n $(SERVER_TEST_WORKERS) --dist loadfile
 
 browser-test: install index model widget webchat browser-deps ## The web widget in headless Chromium
 	$(BIN)/pytest -m "browser" -q
