@@ -10,7 +10,8 @@ actions`` serves, with the actions of this package) and, before it runs:
 - allows no browser origin (no CORS: only the Rasa server calls it);
 - keeps patient text out of its log (:mod:`addons.privacy`);
 - runs each action's search in a pool of ``NEUROBOT_ACTION_WORKERS`` threads
-  (:mod:`actions.workers`), so the event loop keeps answering other patients meanwhile.
+  (:mod:`actions.workers`), so the event loop keeps answering other patients meanwhile,
+  and numpy's BLAS on one thread (:func:`actions.workers.one_blas_thread`).
 
 rasa_sdk's plugin hook (``attach_sanic_app_extensions``) would only find a top-level
 package named ``rasa_sdk_plugins`` and cannot change the interface it listens on, so the
@@ -30,6 +31,7 @@ from rasa_sdk.endpoint import create_app
 from rasa_sdk.plugin import plugin_manager
 
 from actions.security import secure
+from actions.workers import one_blas_thread
 from addons import privacy
 from bot.errors import ConfigError
 from bot.secrets import actions_token
@@ -58,11 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     app = secure(create_app("actions", cors_origins=None), token)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    blas = one_blas_thread()  # the actions are imported, numpy with them
     logger.info(
-        "action server listening on http://%s:%d; searches run in %d worker threads",
+        "action server listening on http://%s:%d; searches run in %d worker threads, "
+        "BLAS threads %s",
         args.host,
         args.port,
         settings.action_workers,
+        blas,
     )
     app.run(args.host, args.port, workers=utils.number_of_sanic_workers())
     return 0

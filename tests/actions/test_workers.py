@@ -10,6 +10,10 @@ runs; with 1 worker it has to wait, which shows the pool is what keeps them apar
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +28,7 @@ from actions import workers
 from actions.actions import Services
 from actions.security import secure
 from bot.search.index import ArchiveIndex, Hit
-from bot.settings import Settings, load_settings
+from bot.settings import PROJECT_ROOT, Settings, load_settings
 from tests.servers import free_port
 
 TOKEN = "workers-test-token-0123456789"
@@ -205,3 +209,29 @@ def test_concurrent_searches_on_the_shared_index_give_the_sequential_results(
     results = asyncio.run(main())
     assert len(results) == 200
     assert all(hits == expected[query] for query, hits in results)
+
+
+def test_one_blas_thread_limits_numpys_blas_and_keeps_its_results() -> None:
+    """In a process of its own (the limit lasts for the process): numpy's BLAS runs on
+    one thread after the call, and a matrix product gives the same numbers."""
+    script = (
+        "import json, numpy as np\n"
+        "from actions.workers import one_blas_thread\n"
+        "rng = np.random.default_rng(7)\n"
+        "a, b = rng.random((300, 384)), rng.random((384, 200))\n"
+        "before = a @ b\n"
+        "counts = one_blas_thread()\n"
+        "print(json.dumps({'counts': counts, 'same': bool(np.allclose(before, a @ b))}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=PROJECT_ROOT,
+        env={k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")},
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["counts"] and all(count == 1 for count in result["counts"]), result
+    assert result["same"]
