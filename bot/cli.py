@@ -168,6 +168,7 @@ def _search_row(hit: Hit, excerpt_chars: int, decision: str) -> dict[str, object
         "title": hit.record.title,
         "score": hit.score,
         "probability": hit.probability,
+        "cosine": hit.cosine,
         "answer": hit.answer,
         "decision": decision,
         "responder": hit.record.responder,

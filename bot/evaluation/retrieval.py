@@ -52,6 +52,7 @@ from bot.search.index import SCHEMA_VERSION, ArchiveIndex, Hit
 from bot.search.match import (
     DEFAULT_MAX_WRONG,
     MAX_OFFERED,
+    OFFER_COSINE,
     OFFER_PROBABILITY,
     OFFER_SCORE,
     MatchModel,
@@ -254,8 +255,11 @@ def decisions(
     )
 
 
-#: The top hits of one query as (probability, score, relevant), best first.
-Candidates = tuple[tuple[float, float, bool], ...]
+#: The top hits of one query as (probability, score, cosine, relevant), best first; the
+#: cosine is None when the search had no vectors.
+Candidates = tuple[tuple[float, float, float | None, bool], ...]
+#: The offer floors: probability, score and cosine (see :func:`bot.search.compose.reply_kind`).
+Offer = tuple[float, float, float]
 
 
 @dataclass(frozen=True)
@@ -282,7 +286,8 @@ def run_queries(searcher: Searcher, queries: Sequence[Query], k: int = 10) -> Ru
         tops.append((hits[0].probability, hits[0].record.id in query.relevant) if hits else None)
         candidates.append(
             tuple(
-                (h.probability, h.score, h.record.id in query.relevant) for h in hits[:MAX_OFFERED]
+                (h.probability, h.score, h.cosine, h.record.id in query.relevant)
+                for h in hits[:MAX_OFFERED]
             )
         )
     return Run(ranks, tops, latencies, candidates)
@@ -300,9 +305,10 @@ MAX_TOP3_NO_MATCH = 0.10
 MAX_OFFTOPIC_CONFIDENT = 0.03
 #: ... and offered close questions at most this share.
 MAX_OFFTOPIC_OFFERED = 0.10
-#: Offer floors tried when the decision is fitted: probabilities and scores.
+#: Offer floors tried when the decision is fitted: probabilities, scores and cosines.
 OFFER_PROBABILITIES = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 OFFER_SCORES = (0.0, 0.2, 0.22, 0.24, 0.26, 0.28, 0.3, 0.32)
+OFFER_COSINES = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5)
 
 
 @dataclass(frozen=True)
@@ -313,6 +319,7 @@ class Outcomes:
         cutoff: The answer cut-off.
         offer_probability: The offer floor (:data:`bot.search.match.OFFER_PROBABILITY`).
         offer_score: The offer's score floor (:data:`bot.search.match.OFFER_SCORE`).
+        offer_cosine: The offer's cosine floor (:data:`bot.search.match.OFFER_COSINE`).
         confident_right: Answered with a relevant record.
         confident_wrong: Answered with a record that is not relevant.
         offered_right: Offered close questions, a relevant record among them.
@@ -331,6 +338,7 @@ class Outcomes:
     cutoff: float
     offer_probability: float
     offer_score: float
+    offer_cosine: float
     confident_right: float
     confident_wrong: float
     offered_right: float
@@ -346,12 +354,12 @@ class Outcomes:
 
 
 def _offtopic_shares(
-    offtopic: Sequence[Candidates] | None, cutoff: float, offer: tuple[float, float]
+    offtopic: Sequence[Candidates] | None, cutoff: float, offer: Offer
 ) -> tuple[float | None, float | None]:
     """Shares of off-topic messages answered confidently and offered close questions."""
     if offtopic is None:
         return None, None
-    kinds = [reply_kind([(p, s) for p, s, _ in q], cutoff, *offer)[0] for q in offtopic]
+    kinds = [reply_kind([(p, s, c) for p, s, c, _ in q], cutoff, *offer)[0] for q in offtopic]
     total = max(len(kinds), 1)
     return round(kinds.count(ANSWER) / total, 4), round(kinds.count(OFFER) / total, 4)
 
@@ -359,7 +367,7 @@ def _offtopic_shares(
 def outcomes(
     candidates: Sequence[Candidates],
     cutoff: float,
-    offer: tuple[float, float] = (OFFER_PROBABILITY, OFFER_SCORE),
+    offer: Offer = (OFFER_PROBABILITY, OFFER_SCORE, OFFER_COSINE),
     offtopic: Sequence[Candidates] | None = None,
     offtopic_dev: Sequence[Candidates] | None = None,
 ) -> Outcomes:
@@ -368,22 +376,22 @@ def outcomes(
     Args:
         candidates: Per query, its top hits.
         cutoff: The answer cut-off.
-        offer: The offer floors: probability and score.
+        offer: The offer floors: probability, score and cosine.
         offtopic: Per held off-topic message, its top hits (relevant never).
         offtopic_dev: The same for the development off-topic messages.
     """
     counts = {"right": 0, "wrong": 0, "offer_right": 0, "offer_without": 0, "none": 0}
     top3 = reached = top3_none = 0
     for query in candidates:
-        kind, places = reply_kind([(p, s) for p, s, _ in query], cutoff, *offer)
-        right = any(query[i][2] for i in places)
+        kind, places = reply_kind([(p, s, c) for p, s, c, _ in query], cutoff, *offer)
+        right = any(query[i][3] for i in places)
         key = {
             ANSWER: "right" if right else "wrong",
             OFFER: "offer_right" if right else "offer_without",
             NONE: "none",
         }[kind]
         counts[key] += 1
-        if any(relevant for _, _, relevant in query[:3]):
+        if any(relevant for *_, relevant in query[:3]):
             top3 += 1
             reached += right
             top3_none += kind == NONE
@@ -394,6 +402,7 @@ def outcomes(
         cutoff=cutoff,
         offer_probability=offer[0],
         offer_score=offer[1],
+        offer_cosine=offer[2],
         confident_right=round(counts["right"] / total, 4),
         confident_wrong=round(counts["wrong"] / total, 4),
         offered_right=round(counts["offer_right"] / total, 4),
@@ -428,29 +437,31 @@ def meets_targets(result: Outcomes) -> bool:
 def fit_offer(
     archives: Sequence[tuple[Sequence[Candidates], Sequence[Candidates] | None]],
     cutoff: float,
-) -> tuple[float, float]:
-    """The offer floors (probability, score) to ship, fitted on ``archives``.
+) -> Offer:
+    """The offer floors (probability, score, cosine) to ship, fitted on ``archives``.
 
-    Among the floors of :data:`OFFER_PROBABILITIES` x :data:`OFFER_SCORES` at which, on
+    Among the floors of :data:`OFFER_PROBABILITIES` x :data:`OFFER_SCORES` x
+    :data:`OFFER_COSINES` at which, on
     every archive, at most :data:`MAX_TOP3_NO_MATCH` of the queries whose right record
     is in the top 3 end in "no close match", the one whose worst archive offers close
     questions to the fewest off-topic messages (then: whose worst archive reaches the
     right record most often; then the higher floors). When none keeps the no-match
     target, the lowest floors.
     """
-    best: tuple[float, float, float, float] | None = None
-    for offer in ((p, s) for p in OFFER_PROBABILITIES for s in OFFER_SCORES):
+    best: tuple[float, float, float, float, float] | None = None
+    grid = ((p, s, c) for p in OFFER_PROBABILITIES for s in OFFER_SCORES for c in OFFER_COSINES)
+    for offer in grid:
         results = [outcomes(queries, cutoff, offer, off) for queries, off in archives]
         if any((r.top3_no_match or 0.0) > MAX_TOP3_NO_MATCH for r in results):
             continue
         offered = max((r.offtopic_offered or 0.0) for r in results)
         reached = min((r.top3_reached or 0.0) for r in results)
-        key = (offered, -reached, -offer[0], -offer[1])
+        key = (offered, -reached, -offer[0], -offer[1], -offer[2])
         if best is None or key < best:
             best = key
     if best is None:
-        return min(OFFER_PROBABILITIES), min(OFFER_SCORES)
-    return -best[2], -best[3]
+        return min(OFFER_PROBABILITIES), min(OFFER_SCORES), min(OFFER_COSINES)
+    return -best[2], -best[3], -best[4]
 
 
 #: One development archive's candidates for the offer fit: its queries', the development
@@ -571,7 +582,7 @@ def _offtopic_candidates(
     found = []
     for text in texts:
         hits = index.search(text, k=MAX_OFFERED)
-        found.append(tuple((h.probability, h.score, False) for h in hits))
+        found.append(tuple((h.probability, h.score, h.cosine, False) for h in hits))
     return found
 
 
@@ -833,7 +844,7 @@ def evaluate_suite(
         {
             "archive": LEAVE_ONE_OUT,
             "cutoff": cutoff,
-            "shipped_offer": [OFFER_PROBABILITY, OFFER_SCORE],
+            "shipped_offer": [OFFER_PROBABILITY, OFFER_SCORE, OFFER_COSINE],
             "fitted_on_all": list(fitted),
             "folds": leave_one_out(development, cutoff),
         }
@@ -916,7 +927,7 @@ def _outcome_line(name: str, row: dict[str, Any]) -> str:
 def _format_folds(report: dict[str, Any]) -> str:
     lines = [
         f"leave one archive out: answer cut-off {report['cutoff']:.2f}; offer floors "
-        f"(probability, score) shipped {report['shipped_offer']}, fitted on every "
+        f"(probability, score, cosine) shipped {report['shipped_offer']}, fitted on every "
         f"development archive {report['fitted_on_all']}",
         "  each archive at the offer floors fitted without it "
         f"(targets: confident wrong <= {MAX_CONFIDENT_WRONG}, "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.archive.records import Record
 from bot.search.index import Hit
-from bot.search.match import MAX_OFFERED, OFFER_PROBABILITY, OFFER_SCORE
+from bot.search.match import MAX_OFFERED, OFFER_COSINE, OFFER_PROBABILITY, OFFER_SCORE
 
 #: The three kinds of reply to a health question (``bot search --json`` names them).
 ANSWER = "answer"
@@ -54,30 +54,34 @@ class Reply:
 
 
 def reply_kind(
-    candidates: Sequence[tuple[float, float]],
+    candidates: Sequence[tuple[float, float, float | None]],
     cutoff: float,
     offer_probability: float = OFFER_PROBABILITY,
     offer_score: float = OFFER_SCORE,
+    offer_cosine: float = OFFER_COSINE,
     max_offered: int = MAX_OFFERED,
 ) -> tuple[str, tuple[int, ...]]:
     """The decision on ranked candidates: the kind of reply, and which places it shows.
 
     The best hit is the answer when its probability reaches ``cutoff``. Otherwise the
     bot offers close questions when one of the top ``max_offered`` hits is plausible
-    (its probability reaches ``offer_probability`` and its score ``offer_score``); the
-    list then holds every one of those top hits whose score reaches ``offer_score``,
-    whatever its probability. The probability is that the archived question asks *the
-    same* as the patient's; once the bot asks the patient to choose, a related question
-    they can recognise by its title is worth its place (under "I get pins and needles in
-    my fingers at night", the carpal tunnel question scores 0.53 at probability 0.02,
-    beside a 0.12 top hit). Otherwise there is no close match. The evaluation applies
-    the same function to labelled candidates, so what it measures is what patients meet.
+    (its probability reaches ``offer_probability``, its score ``offer_score`` and its
+    cosine ``offer_cosine``, when the search had vectors); the list then holds every one
+    of those top hits whose score reaches ``offer_score``, whatever its probability. The
+    probability is that the archived question asks *the same* as the patient's; once
+    the bot asks the patient to choose, a related question they can recognise by its
+    title is worth its place (under "I get pins and needles in my fingers at night",
+    the carpal tunnel question scores 0.53 at probability 0.02, beside a 0.12 top hit).
+    Otherwise there is no close match. The evaluation applies the same function to
+    labelled candidates, so what it measures is what patients meet.
 
     Args:
-        candidates: Per hit, best first, its probability and its score.
+        candidates: Per hit, best first, its probability, its score and its cosine
+            (None: the search had no vectors).
         cutoff: The answer cut-off (from ``NEUROBOT_MAX_WRONG``).
         offer_probability: Least probability of the hit that makes an offer.
         offer_score: Least score of an offered hit.
+        offer_cosine: Least cosine of the hit that makes an offer.
         max_offered: Most hits offered.
 
     Returns:
@@ -86,9 +90,12 @@ def reply_kind(
     if candidates and candidates[0][0] >= cutoff:
         return ANSWER, (0,)
     top = candidates[:max_offered]
-    if not any(p >= offer_probability and s >= offer_score for p, s in top):
+    if not any(
+        p >= offer_probability and s >= offer_score and (c is None or c >= offer_cosine)
+        for p, s, c in top
+    ):
         return NONE, ()
-    return OFFER, tuple(i for i, (_, s) in enumerate(top) if s >= offer_score)
+    return OFFER, tuple(i for i, (_, s, _) in enumerate(top) if s >= offer_score)
 
 
 def decide_reply(hits: Sequence[Hit], max_similar: int) -> Reply:
@@ -103,7 +110,7 @@ def decide_reply(hits: Sequence[Hit], max_similar: int) -> Reply:
     answer = choose_answer(hits, max_similar)
     if answer is not None:
         return Reply(ANSWER, answer=answer)
-    kind, places = reply_kind([(h.probability, h.score) for h in hits], cutoff=math.inf)
+    kind, places = reply_kind([(h.probability, h.score, h.cosine) for h in hits], cutoff=math.inf)
     if kind == OFFER:
         return Reply(OFFER, offered=tuple(hits[i].record for i in places))
     return Reply(NONE)

@@ -116,6 +116,9 @@ class Hit:
             probability reaches the cut-off for the accepted share of wrong answers,
             and then further hits as similar questions when theirs reach
             :data:`bot.search.match.SIMILAR_PROBABILITY`.
+        cosine: Cosine of its sentence vector to the message's, or None when the
+            search had no vectors (the offer's floor :data:`bot.search.match.OFFER_COSINE`
+            then does not apply).
     """
 
     record: Record
@@ -123,6 +126,7 @@ class Hit:
     matched: tuple[str, ...] = ()
     probability: float = 0.0
     answer: bool = False
+    cosine: float | None = None
 
 
 @dataclass(frozen=True)
@@ -572,6 +576,7 @@ class ArchiveIndex:
                 candidates[d.index].matched,
                 probability=round(d.probability, 4),
                 answer=d.answer,
+                cosine=round(candidates[d.index].signals.cosine, 4) if context.dense else None,
             )
             for d in decided
         ]

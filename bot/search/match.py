@@ -76,8 +76,9 @@ MIN_COVERAGE = 0.25
 MIN_COSINE = 0.30
 #: When the best hit is not shown as the answer, the bot offers the patient close
 #: questions to choose from if one of the top :data:`MAX_OFFERED` hits has a probability
-#: that reaches this and a score (coverage of the patient's concepts mixed with the
-#: sentence cosine) that reaches :data:`OFFER_SCORE`; it then lists every one of those
+#: that reaches this, a score (coverage of the patient's concepts mixed with the
+#: sentence cosine) that reaches :data:`OFFER_SCORE` and a cosine that reaches
+#: :data:`OFFER_COSINE`; it then lists every one of those
 #: top hits whose score reaches :data:`OFFER_SCORE` (:func:`bot.search.compose.reply_kind`).
 #: When none does, it says there is no close match. Chosen by ``bot eval retrieval`` on
 #: the development archives (:func:`bot.evaluation.retrieval.fit_offer`): among the settings at
@@ -89,6 +90,20 @@ OFFER_PROBABILITY = 0.05
 #: questions about other specialties (64% of the off-topic messages on MedQuAD
 #: neurology at 0.1); a score floor halves that at a small cost in reach.
 OFFER_SCORE = 0.24
+#: See :data:`OFFER_PROBABILITY`: the hit that makes an offer must also be this close in
+#: meaning (the cosine of its sentence vector to the message's; not applied to a search
+#: on words alone). A question about another specialty shares an everyday word with
+#: some archived title ("a passport appointment for my baby" and "I have epilepsy and we
+#: want a baby", probability 0.62) but seldom its meaning: on the sample archive the
+#: hits offered to the team's off-topic messages have cosines of 0.28 to 0.40, those
+#: offered to its lay neurology questions mostly 0.44 to 0.57. Fitted with the other two
+#: floors (:func:`bot.evaluation.retrieval.fit_offer`) on MiniLM's cosines, it stays 0:
+#: the right record's cosine is far lower on an archive of one-line questions (MedQuAD,
+#: median 0.45) than on one of patient-written questions (the sample archive, 0.70), and
+#: 0.40, which keeps the sample archive's off-topic offers under 10%, tells MedQuAD's lay
+#: patients "no close match" for 23% of the queries whose right record is in the top 3
+#: (README, "What patients meet"). A search with MPNet's vectors uses the same floors.
+OFFER_COSINE = 0.0
 #: Most archived questions offered to choose from.
 MAX_OFFERED = 3
 

@@ -206,11 +206,11 @@ def test_the_suite_holds_each_archive_with_dev_and_held_queries() -> None:
 
 # --- what patients meet: three kinds of reply, and the offer floors fitted ----------------
 
-RIGHT_ANSWERED = ((0.9, 0.5, True), (0.2, 0.3, False))
-WRONG_ANSWERED = ((0.8, 0.5, False), (0.3, 0.4, True))
-OFFERED_RIGHT = ((0.3, 0.3, False), (0.2, 0.3, True))
-OFFERED_WITHOUT = ((0.3, 0.3, False),)
-NOTHING_CLOSE = ((0.01, 0.3, True),)
+RIGHT_ANSWERED = ((0.9, 0.5, None, True), (0.2, 0.3, None, False))
+WRONG_ANSWERED = ((0.8, 0.5, None, False), (0.3, 0.4, None, True))
+OFFERED_RIGHT = ((0.3, 0.3, None, False), (0.2, 0.3, None, True))
+OFFERED_WITHOUT = ((0.3, 0.3, None, False),)
+NOTHING_CLOSE = ((0.01, 0.3, None, True),)
 
 
 def test_outcomes_count_what_patients_meet() -> None:
@@ -219,8 +219,13 @@ def test_outcomes_count_what_patients_meet() -> None:
     result = outcomes(
         [RIGHT_ANSWERED, WRONG_ANSWERED, OFFERED_RIGHT, OFFERED_WITHOUT, NOTHING_CLOSE],
         cutoff=0.7,
-        offer=(0.05, 0.24),
-        offtopic=[((0.8, 0.5, False),), ((0.1, 0.3, False),), ((0.1, 0.1, False),), ()],
+        offer=(0.05, 0.24, 0.0),
+        offtopic=[
+            ((0.8, 0.5, None, False),),
+            ((0.1, 0.3, None, False),),
+            ((0.1, 0.1, None, False),),
+            (),
+        ],
     )
     assert (
         result.confident_right,
@@ -240,18 +245,19 @@ def test_fit_offer_keeps_the_no_match_target_and_offers_least_off_topic() -> Non
     # the right record at probability 0.12 (score 0.3); off-topic at 0.06 / 0.35 and
     # 0.25 / 0.21: floors (0.1, 0.22 to 0.3) reach every query and offer to no
     # off-topic message; the highest are taken
-    queries = [((0.12, 0.3, True),)] * 10
-    offtopic = [((0.06, 0.35, False),), ((0.25, 0.21, False),)]
-    assert fit_offer([(queries, offtopic)], cutoff=0.7) == (0.1, 0.3)
+    queries = [((0.12, 0.3, None, True),)] * 10
+    offtopic = [((0.06, 0.35, None, False),), ((0.25, 0.21, None, False),)]
+    # (without vectors no cosine floor applies: every one ties, the highest is taken)
+    assert fit_offer([(queries, offtopic)], cutoff=0.7) == (0.1, 0.3, 0.5)
     # a second archive whose right records score lower pulls the score floor down
-    low = [((0.5, 0.21, True),)] * 10
-    assert fit_offer([(queries, offtopic), (low, offtopic)], cutoff=0.7) == (0.1, 0.2)
+    low = [((0.5, 0.21, None, True),)] * 10
+    assert fit_offer([(queries, offtopic), (low, offtopic)], cutoff=0.7) == (0.1, 0.2, 0.5)
     # the folds fit on the development off-topic messages and measure the held ones too
-    held = [((0.12, 0.31, False),), ((0.01, 0.5, False),)]
+    held = [((0.12, 0.31, None, False),), ((0.01, 0.5, None, False),)]
     folds = leave_one_out({"a": (queries, offtopic, held), "b": (low, offtopic, held)}, cutoff=0.7)
     # fitted without it, each archive loses its patients: the floors do not carry
-    assert (folds["b"]["fitted"], folds["b"]["met"]) == ([0.1, 0.3], False)
-    assert (folds["a"]["fitted"], folds["a"]["met"]) == ([0.3, 0.2], False)
+    assert (folds["b"]["fitted"], folds["b"]["met"]) == ([0.1, 0.3, 0.5], False)
+    assert (folds["a"]["fitted"], folds["a"]["met"]) == ([0.3, 0.2, 0.5], False)
     outcome = folds["b"]["outcomes"]
     assert (outcome["offtopic_dev_confident"], outcome["offtopic_dev_offered"]) == (0.0, 0.0)
     # the held message at 0.12 / 0.31 clears the floors fitted without "b"
@@ -261,17 +267,32 @@ def test_fit_offer_keeps_the_no_match_target_and_offers_least_off_topic() -> Non
 def test_meets_targets_counts_off_topic_offers() -> None:
     from bot.evaluation.retrieval import meets_targets, outcomes
 
-    queries = [((0.12, 0.3, True),)] * 10
-    quiet = [((0.01, 0.1, False),)] * 10
-    assert meets_targets(outcomes(queries, 0.7, (0.1, 0.24), quiet, quiet))
+    queries = [((0.12, 0.3, None, True),)] * 10
+    quiet = [((0.01, 0.1, None, False),)] * 10
+    assert meets_targets(outcomes(queries, 0.7, (0.1, 0.24, 0.0), quiet, quiet))
     # one development off-topic message in ten offered: at the limit, still met
-    one = [((0.5, 0.5, False),), *quiet[1:]]
-    assert meets_targets(outcomes(queries, 0.7, (0.1, 0.24), quiet, one))
-    two = [((0.5, 0.5, False),), *one[:-1]]
-    assert not meets_targets(outcomes(queries, 0.7, (0.1, 0.24), quiet, two))
+    one = [((0.5, 0.5, None, False),), *quiet[1:]]
+    assert meets_targets(outcomes(queries, 0.7, (0.1, 0.24, 0.0), quiet, one))
+    two = [((0.5, 0.5, None, False),), *one[:-1]]
+    assert not meets_targets(outcomes(queries, 0.7, (0.1, 0.24, 0.0), quiet, two))
     # confident off-topic answers have their own, lower limit
-    answered = [((0.9, 0.5, False),), *quiet[1:]]
-    assert not meets_targets(outcomes(queries, 0.7, (0.1, 0.24), answered, quiet))
+    answered = [((0.9, 0.5, None, False),), *quiet[1:]]
+    assert not meets_targets(outcomes(queries, 0.7, (0.1, 0.24, 0.0), answered, quiet))
+
+
+def test_fit_offer_finds_the_cosine_floor_that_keeps_off_topic_words_out() -> None:
+    """Off-topic messages that share a word with an archived title (high probability
+    and score) but not its meaning (low cosine): only the cosine floor keeps them from
+    being offered, and the highest floor that still reaches every patient is fitted."""
+    from bot.evaluation.retrieval import fit_offer, outcomes
+
+    queries = [((0.12, 0.3, 0.46, True),)] * 10
+    offtopic = [((0.6, 0.4, 0.31, False),), ((0.3, 0.35, 0.38, False),)]
+    assert fit_offer([(queries, offtopic)], cutoff=0.7) == (0.1, 0.3, 0.45)
+    at_fit = outcomes(queries, 0.7, (0.1, 0.3, 0.45), offtopic)
+    assert (at_fit.top3_reached, at_fit.offtopic_offered) == (1.0, 0.0)
+    without = outcomes(queries, 0.7, (0.1, 0.3, 0.0), offtopic)
+    assert without.offtopic_offered == 1.0
 
 
 def test_top_auc() -> None:

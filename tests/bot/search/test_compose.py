@@ -12,23 +12,40 @@ from tests.conftest import HEADACHE, TINGLE, TWITCH
 @pytest.mark.parametrize(
     ("candidates", "expected"),
     [
-        ([(0.9, 0.5), (0.4, 0.4)], (ANSWER, (0,))),
-        ([(0.69, 0.5), (0.4, 0.4), (0.01, 0.2), (0.3, 0.5)], (OFFER, (0, 1))),
+        ([(0.9, 0.5, None), (0.4, 0.4, None)], (ANSWER, (0,))),
+        (
+            [(0.69, 0.5, None), (0.4, 0.4, None), (0.01, 0.2, None), (0.3, 0.5, None)],
+            (OFFER, (0, 1)),
+        ),
         # the third makes the offer; the second is listed beside it on its score, the
         # first is not (its score is under the floor); the fourth is never offered
-        ([(0.3, 0.1), (0.04, 0.5), (0.06, 0.24), (0.5, 0.5)], (OFFER, (1, 2))),
+        (
+            [(0.3, 0.1, None), (0.04, 0.5, None), (0.06, 0.24, None), (0.5, 0.5, None)],
+            (OFFER, (1, 2)),
+        ),
         # "pins and needles at night": 0.12 makes the offer, carpal tunnel (0.02) and a
         # third hit are listed on their scores
-        ([(0.12, 0.6), (0.02, 0.53), (0.007, 0.51)], (OFFER, (0, 1, 2))),
+        ([(0.12, 0.6, 0.55), (0.02, 0.53, 0.5), (0.007, 0.51, 0.5)], (OFFER, (0, 1, 2))),
         # no hit is plausible enough to make an offer: the listing floor alone is not
-        ([(0.3, 0.1), (0.04, 0.5)], (NONE, ())),
+        ([(0.3, 0.1, None), (0.04, 0.5, None)], (NONE, ())),
+        # "a passport appointment for my baby": a shared word, not a shared meaning
+        ([(0.62, 0.4, 0.3), (0.02, 0.2, 0.2)], (NONE, ())),
+        # the same hit close in meaning makes the offer
+        ([(0.62, 0.4, 0.45), (0.02, 0.2, 0.2)], (OFFER, (0,))),
+        # a plausible hit makes the offer, a word-only hit beside it is listed on its score
+        ([(0.02, 0.5, 0.2), (0.2, 0.3, 0.41)], (OFFER, (0, 1))),
         ([], (NONE, ())),
     ],
 )
 def test_reply_kind(
-    candidates: list[tuple[float, float]], expected: tuple[str, tuple[int, ...]]
+    candidates: list[tuple[float, float, float | None]], expected: tuple[str, tuple[int, ...]]
 ) -> None:
-    assert reply_kind(candidates, cutoff=0.7, offer_probability=0.05, offer_score=0.24) == expected
+    assert (
+        reply_kind(
+            candidates, cutoff=0.7, offer_probability=0.05, offer_score=0.24, offer_cosine=0.4
+        )
+        == expected
+    )
 
 
 def hits(*rows: tuple[object, float, float, bool]) -> list[Hit]:

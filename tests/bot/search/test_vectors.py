@@ -335,3 +335,20 @@ def test_any_vector_store_can_be_searched_without_an_archive_index() -> None:
     ]
     rowids, matrix = vectors.read_vectors(store)
     assert rowids.tolist() == [1, 2, 3] and matrix.shape == (3, DIMENSION)
+
+
+def test_each_hit_carries_its_cosine_only_when_the_search_had_vectors() -> None:
+    """The offer's cosine floor reads ``Hit.cosine``: the cosine of the record's stored
+    vector to the message's when the search used vectors, None on words alone."""
+    index = small_index()
+    message = "pins and needles in both feet"
+    hits = index.search(message, k=3)
+    assert hits and all(h.cosine is not None for h in hits)
+    query = FakeEncoder().encode_query(message)
+    exact = index.dense_index()
+    assert exact is not None
+    cosines = dict(exact.search(query, len(TINY_ARCHIVE)))
+    rowids = dict(index.db.execute("SELECT id, rowid FROM records").fetchall())
+    for hit in hits:
+        assert hit.cosine == pytest.approx(cosines[rowids[hit.record.id]], abs=1e-3)
+    assert all(h.cosine is None for h in index.search(message, k=3, dense=False))
