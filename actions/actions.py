@@ -44,6 +44,7 @@ from bot.names import (
     UTTER_NO_MORE_SIMILAR,
     UTTER_NONE_OF_THESE,
     UTTER_NOTHING_SHOWN_YET,
+    UTTER_OUTSIDE_SCOPE,
     UTTER_SAFETY_ADVICE,
     UTTER_SIMILAR_ANSWER,
     UTTER_TECHNICAL_PROBLEM,
@@ -60,6 +61,7 @@ from bot.search.compose import (
 )
 from bot.search.embedding import encoder_for
 from bot.search.index import ArchiveIndex
+from bot.search.scope import in_scope
 from bot.settings import Settings, load_settings
 
 logger = logging.getLogger(__name__)
@@ -291,13 +293,15 @@ class ActionAnswerFromArchive(ArchiveAction):
         latest = latest_text(turn.tracker)
         if latest and (not texts or texts[-1] != latest):
             texts.append(latest)
+        query = conversation_query(texts)
         hits = self.services.index.search(
-            conversation_query(texts),
+            query,
             k=1 + turn.settings.max_similar + 3,
             boost_terms=entity_values(turn.tracker, BOOST_ENTITIES),
             max_wrong=turn.settings.max_wrong,
         )
-        reply = decide_reply(hits, turn.settings.max_similar)
+        scoped = in_scope(query, turn.settings.scope)
+        reply = decide_reply(hits, turn.settings.max_similar, scoped)
         if reply.kind == OFFER:
             offered = [r.id for r in reply.offered]
             offer(turn.dispatcher, reply.offered, turn.domain)
@@ -310,6 +314,8 @@ class ActionAnswerFromArchive(ArchiveAction):
             ]
         if reply.kind != ANSWER or reply.answer is None:
             turn.dispatcher.utter_message(response=UTTER_NO_MATCH)
+            if not scoped:
+                turn.dispatcher.utter_message(response=UTTER_OUTSIDE_SCOPE)
             turn.dispatcher.utter_message(response=UTTER_SAFETY_ADVICE)
             return [
                 SlotSet(SLOT_HITS, []),

@@ -24,6 +24,8 @@ UTTER_CLOSE_QUESTIONS = "utter_close_questions"
 UTTER_NONE_OF_THESE = "utter_none_of_these"
 UTTER_SAFETY_ADVICE = "utter_safety_advice"
 UTTER_NO_MATCH = "utter_no_match"
+#: Said after the no-match when the message names nothing of the archive's scope.
+UTTER_OUTSIDE_SCOPE = "utter_outside_scope"
 UTTER_NO_MORE_SIMILAR = "utter_no_more_similar"
 UTTER_NOTHING_SHOWN_YET = "utter_nothing_shown_yet"
 UTTER_FEEDBACK_THANKS = "utter_feedback_thanks"

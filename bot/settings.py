@@ -50,6 +50,7 @@ DEFAULTS: dict[str, str] = {
     "RATE_REFUSED": "10/minute",
     "RATE_SIGN_IN": "5 per 15 minutes",
     "SESSION_IDLE_MINUTES": "60",
+    "SCOPE": "neurology",
 }
 
 #: Configured secrets (tokens, signing keys) must be at least this long; the generated
@@ -59,6 +60,9 @@ MIN_SECRET_CHARS = 24
 MIN_SECRET_SYMBOLS = 10
 #: Sentence models ``NEUROBOT_ENCODER`` may name (``bot.search.embedding.MODELS``).
 ENCODERS = ("minilm", "mpnet")
+#: What an archive covers (``NEUROBOT_SCOPE``, :mod:`bot.search.scope`): neurology, or any
+#: health question.
+SCOPES = ("neurology", "any")
 SECRETS = ("REST_TOKEN", "ACTIONS_TOKEN", "SESSION_SECRET", "REVIEW_TOKEN")
 RATES = ("RATE_MESSAGES", "RATE_ADDRESS", "RATE_REFUSED", "RATE_SIGN_IN")
 
@@ -122,6 +126,9 @@ class Settings:
         rate_sign_in: Most review page sign-in attempts from one address.
         session_idle_minutes: A web chat session id idle this long is replaced by a new
             one: the patient starts a new conversation (``NEUROBOT_SESSION_IDLE_MINUTES``).
+        scope: What the archive covers, one of :data:`SCOPES` (``NEUROBOT_SCOPE``): in a
+            ``neurology`` archive a message that names nothing of neurology is answered
+            only by a record that means nearly the same (:mod:`bot.search.scope`).
     """
 
     db_path: Path
@@ -156,6 +163,7 @@ class Settings:
     rate_sign_in: str
     session_idle_minutes: float
     encoder: str
+    scope: str
 
     @property
     def local_host(self) -> str:
@@ -243,6 +251,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(
             f"{PREFIX}ENCODER must be one of {', '.join(ENCODERS)}, got {raw['ENCODER']!r}"
         )
+    scope = raw["SCOPE"].lower()
+    if scope not in SCOPES:
+        raise ConfigError(f"{PREFIX}SCOPE must be one of {', '.join(SCOPES)}, got {raw['SCOPE']!r}")
     return Settings(
         db_path=_path(raw["DB"]),
         archive_paths=tuple(_path(p.strip()) for p in raw["ARCHIVE"].split(",") if p.strip()),
@@ -279,6 +290,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         rate_sign_in=raw["RATE_SIGN_IN"],
         session_idle_minutes=_number(raw, "SESSION_IDLE_MINUTES", float),
         encoder=encoder,
+        scope=scope,
     )
 
 

@@ -55,9 +55,11 @@ from bot.search.match import (
     OFFER_COSINE,
     OFFER_PROBABILITY,
     OFFER_SCORE,
+    OUTSIDE_COSINE,
     MatchModel,
     shipped_model,
 )
+from bot.search.scope import ANY, NEUROLOGY, in_scope
 from bot.search.vocabulary import Vocabulary
 from bot.settings import PROJECT_ROOT
 from bot.stats import percentile
@@ -255,11 +257,39 @@ def decisions(
     )
 
 
-#: The top hits of one query as (probability, score, cosine, relevant), best first; the
-#: cosine is None when the search had no vectors.
-Candidates = tuple[tuple[float, float, float | None, bool], ...]
-#: The offer floors: probability, score and cosine (see :func:`bot.search.compose.reply_kind`).
-Offer = tuple[float, float, float]
+@dataclass(frozen=True)
+class Candidates:
+    """One query's top hits as the decision sees them.
+
+    Attributes:
+        hits: Per hit, best first, (probability, score, cosine, relevant); the cosine is
+            None when the search had no vectors.
+        in_scope: Whether the query is within the archive's scope
+            (:func:`bot.search.scope.in_scope`).
+    """
+
+    hits: tuple[tuple[float, float, float | None, bool], ...]
+    in_scope: bool = True
+
+    def reply(self, cutoff: float, offer: Offer) -> tuple[str, tuple[int, ...]]:
+        """:func:`bot.search.compose.reply_kind` on these hits, at ``offer``'s floors."""
+        probability, score, cosine, outside = offer
+        return reply_kind(
+            [(p, s, c) for p, s, c, _ in self.hits],
+            cutoff,
+            probability,
+            score,
+            cosine,
+            in_scope=self.in_scope,
+            outside_cosine=outside,
+        )
+
+
+#: The decision's floors: the offer's probability, score and cosine, and the cosine of
+#: a hit shown outside the archive's scope (see :func:`bot.search.compose.reply_kind`).
+Offer = tuple[float, float, float, float]
+#: The shipped floors.
+SHIPPED_OFFER: Offer = (OFFER_PROBABILITY, OFFER_SCORE, OFFER_COSINE, OUTSIDE_COSINE)
 
 
 @dataclass(frozen=True)
@@ -272,8 +302,9 @@ class Run:
     candidates: list[Candidates] = field(default_factory=list)
 
 
-def run_queries(searcher: Searcher, queries: Sequence[Query], k: int = 10) -> Run:
-    """Run every query through a searcher; a top hit is kept with its probability."""
+def run_queries(searcher: Searcher, queries: Sequence[Query], k: int = 10, scope: str = ANY) -> Run:
+    """Run every query through a searcher; a top hit is kept with its probability, the
+    top hits with whether the query is within the archive's ``scope``."""
     ranks: list[int | None] = []
     tops: list[tuple[float, bool] | None] = []
     latencies: list[float] = []
@@ -285,9 +316,12 @@ def run_queries(searcher: Searcher, queries: Sequence[Query], k: int = 10) -> Ru
         ranks.append(first_relevant_rank(hits[:k], query.relevant))
         tops.append((hits[0].probability, hits[0].record.id in query.relevant) if hits else None)
         candidates.append(
-            tuple(
-                (h.probability, h.score, h.cosine, h.record.id in query.relevant)
-                for h in hits[:MAX_OFFERED]
+            Candidates(
+                tuple(
+                    (h.probability, h.score, h.cosine, h.record.id in query.relevant)
+                    for h in hits[:MAX_OFFERED]
+                ),
+                in_scope(query.text, scope),
             )
         )
     return Run(ranks, tops, latencies, candidates)
@@ -305,10 +339,12 @@ MAX_TOP3_NO_MATCH = 0.10
 MAX_OFFTOPIC_CONFIDENT = 0.03
 #: ... and offered close questions at most this share.
 MAX_OFFTOPIC_OFFERED = 0.10
-#: Offer floors tried when the decision is fitted: probabilities, scores and cosines.
+#: Floors tried when the decision is fitted: the offer's probabilities, scores and
+#: cosines, and the cosines of a hit shown outside the archive's scope (0: no stricter).
 OFFER_PROBABILITIES = (0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3)
 OFFER_SCORES = (0.0, 0.2, 0.22, 0.24, 0.26, 0.28, 0.3, 0.32)
 OFFER_COSINES = (0.0, 0.3, 0.35, 0.4, 0.45, 0.5)
+OUTSIDE_COSINES = (0.0, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6)
 
 
 @dataclass(frozen=True)
@@ -320,6 +356,8 @@ class Outcomes:
         offer_probability: The offer floor (:data:`bot.search.match.OFFER_PROBABILITY`).
         offer_score: The offer's score floor (:data:`bot.search.match.OFFER_SCORE`).
         offer_cosine: The offer's cosine floor (:data:`bot.search.match.OFFER_COSINE`).
+        outside_cosine: The cosine floor outside the archive's scope
+            (:data:`bot.search.match.OUTSIDE_COSINE`).
         confident_right: Answered with a relevant record.
         confident_wrong: Answered with a record that is not relevant.
         offered_right: Offered close questions, a relevant record among them.
@@ -339,6 +377,7 @@ class Outcomes:
     offer_probability: float
     offer_score: float
     offer_cosine: float
+    outside_cosine: float
     confident_right: float
     confident_wrong: float
     offered_right: float
@@ -359,7 +398,7 @@ def _offtopic_shares(
     """Shares of off-topic messages answered confidently and offered close questions."""
     if offtopic is None:
         return None, None
-    kinds = [reply_kind([(p, s, c) for p, s, c, _ in q], cutoff, *offer)[0] for q in offtopic]
+    kinds = [q.reply(cutoff, offer)[0] for q in offtopic]
     total = max(len(kinds), 1)
     return round(kinds.count(ANSWER) / total, 4), round(kinds.count(OFFER) / total, 4)
 
@@ -367,7 +406,7 @@ def _offtopic_shares(
 def outcomes(
     candidates: Sequence[Candidates],
     cutoff: float,
-    offer: Offer = (OFFER_PROBABILITY, OFFER_SCORE, OFFER_COSINE),
+    offer: Offer = SHIPPED_OFFER,
     offtopic: Sequence[Candidates] | None = None,
     offtopic_dev: Sequence[Candidates] | None = None,
 ) -> Outcomes:
@@ -376,22 +415,22 @@ def outcomes(
     Args:
         candidates: Per query, its top hits.
         cutoff: The answer cut-off.
-        offer: The offer floors: probability, score and cosine.
+        offer: The decision's floors (:data:`Offer`).
         offtopic: Per held off-topic message, its top hits (relevant never).
         offtopic_dev: The same for the development off-topic messages.
     """
     counts = {"right": 0, "wrong": 0, "offer_right": 0, "offer_without": 0, "none": 0}
     top3 = reached = top3_none = 0
     for query in candidates:
-        kind, places = reply_kind([(p, s, c) for p, s, c, _ in query], cutoff, *offer)
-        right = any(query[i][3] for i in places)
+        kind, places = query.reply(cutoff, offer)
+        right = any(query.hits[i][3] for i in places)
         key = {
             ANSWER: "right" if right else "wrong",
             OFFER: "offer_right" if right else "offer_without",
             NONE: "none",
         }[kind]
         counts[key] += 1
-        if any(relevant for *_, relevant in query[:3]):
+        if any(relevant for *_, relevant in query.hits[:3]):
             top3 += 1
             reached += right
             top3_none += kind == NONE
@@ -403,6 +442,7 @@ def outcomes(
         offer_probability=offer[0],
         offer_score=offer[1],
         offer_cosine=offer[2],
+        outside_cosine=offer[3],
         confident_right=round(counts["right"] / total, 4),
         confident_wrong=round(counts["wrong"] / total, 4),
         offered_right=round(counts["offer_right"] / total, 4),
@@ -438,30 +478,41 @@ def fit_offer(
     archives: Sequence[tuple[Sequence[Candidates], Sequence[Candidates] | None]],
     cutoff: float,
 ) -> Offer:
-    """The offer floors (probability, score, cosine) to ship, fitted on ``archives``.
+    """The decision's floors (:data:`Offer`) to ship, fitted on ``archives``.
 
     Among the floors of :data:`OFFER_PROBABILITIES` x :data:`OFFER_SCORES` x
-    :data:`OFFER_COSINES` at which, on
-    every archive, at most :data:`MAX_TOP3_NO_MATCH` of the queries whose right record
-    is in the top 3 end in "no close match", the one whose worst archive offers close
-    questions to the fewest off-topic messages (then: whose worst archive reaches the
-    right record most often; then the higher floors). When none keeps the no-match
-    target, the lowest floors.
+    :data:`OFFER_COSINES` x :data:`OUTSIDE_COSINES` at which, on every archive, at most
+    :data:`MAX_TOP3_NO_MATCH` of the queries whose right record is in the top 3 end in
+    "no close match", the one whose worst archive shows the fewest off-topic messages
+    anything (an answer or close questions; then: whose worst archive reaches the right
+    record most often; then the higher floors). When none keeps the no-match target,
+    the lowest floors.
     """
-    best: tuple[float, float, float, float, float] | None = None
-    grid = ((p, s, c) for p in OFFER_PROBABILITIES for s in OFFER_SCORES for c in OFFER_COSINES)
+    best: tuple[float, ...] | None = None
+    grid = (
+        (p, s, c, o)
+        for p in OFFER_PROBABILITIES
+        for s in OFFER_SCORES
+        for c in OFFER_COSINES
+        for o in OUTSIDE_COSINES
+    )
     for offer in grid:
         results = [outcomes(queries, cutoff, offer, off) for queries, off in archives]
         if any((r.top3_no_match or 0.0) > MAX_TOP3_NO_MATCH for r in results):
             continue
-        offered = max((r.offtopic_offered or 0.0) for r in results)
+        shown = max((r.offtopic_offered or 0.0) + (r.offtopic_confident or 0.0) for r in results)
         reached = min((r.top3_reached or 0.0) for r in results)
-        key = (offered, -reached, -offer[0], -offer[1], -offer[2])
+        key = (shown, -reached, *(-floor for floor in offer))
         if best is None or key < best:
             best = key
     if best is None:
-        return min(OFFER_PROBABILITIES), min(OFFER_SCORES), min(OFFER_COSINES)
-    return -best[2], -best[3], -best[4]
+        return (
+            min(OFFER_PROBABILITIES),
+            min(OFFER_SCORES),
+            min(OFFER_COSINES),
+            min(OUTSIDE_COSINES),
+        )
+    return -best[2], -best[3], -best[4], -best[5]
 
 
 #: One development archive's candidates for the offer fit: its queries', the development
@@ -496,6 +547,7 @@ def evaluate(
     offtopic_dev: Sequence[str] | None = None,
     k: int = 10,
     model: MatchModel | None = None,
+    scope: str = ANY,
 ) -> dict[str, Any]:
     """Compare the shipped search with the baseline on labelled queries.
 
@@ -508,6 +560,7 @@ def evaluate(
             floors are fitted on them).
         k: Hits looked at per query.
         model: The match model (by default the index's: :meth:`ArchiveIndex.match_model`).
+        scope: What the archive covers (``NEUROBOT_SCOPE``: :mod:`bot.search.scope`).
 
     Returns:
         A JSON-ready report: per split (``all`` and each split the queries carry)
@@ -517,16 +570,20 @@ def evaluate(
         them (what the vectors add).
     """
     model = model or index.match_model(index.dense_ready())
-    shipped = run_queries(lambda text, n: index.search(text, k=n), queries, k)
+    shipped = run_queries(lambda text, n: index.search(text, k=n), queries, k, scope)
     baseline = run_queries(lambda text, n: index.baseline_search(text, k=n), queries, k)
     words_only = (
         run_queries(lambda text, n: index.search(text, k=n, dense=False), queries, k)
         if index.dense_ready()
         else None
     )
-    off_candidates = _offtopic_candidates(index, offtopic)
-    dev_candidates = _offtopic_candidates(index, offtopic_dev)
-    off = [q[0][0] if q else None for q in off_candidates] if off_candidates is not None else None
+    off_candidates = _offtopic_candidates(index, offtopic, scope)
+    dev_candidates = _offtopic_candidates(index, offtopic_dev, scope)
+    off = (
+        [q.hits[0][0] if q.hits else None for q in off_candidates]
+        if off_candidates is not None
+        else None
+    )
     cutoff = model.cutoff(max_wrong)
     targets = sorted({*TARGETS, max_wrong})
     splits = sorted({q.split for q in queries if q.split})
@@ -534,6 +591,7 @@ def evaluate(
         "queries": len(queries),
         "max_wrong": max_wrong,
         "embedding": index.encoder.model_id if words_only and index.encoder else None,
+        "scope": scope,
         "splits": {},
     }
     for split in ["all", *splits]:
@@ -555,6 +613,7 @@ def evaluate(
                 )
             ),
             "top_auc": top_auc([t for t in tops if t is not None]),
+            "in_scope": _in_scope_share([shipped.candidates[i] for i in chosen]),
         }
         if words_only is not None:
             words = metrics([words_only.ranks[i] for i in chosen])
@@ -566,6 +625,11 @@ def evaluate(
         dev_candidates,
         off_candidates,
     )
+    if off_candidates is not None and dev_candidates is not None:
+        report["offtopic_in_scope"] = {
+            "held": _in_scope_share(off_candidates),
+            "dev": _in_scope_share(dev_candidates),
+        }
     report["latency_ms"] = {
         "shipped": _percentiles(shipped.latencies_ms),
         "baseline": _percentiles(baseline.latencies_ms),
@@ -574,16 +638,28 @@ def evaluate(
 
 
 def _offtopic_candidates(
-    index: ArchiveIndex, texts: Sequence[str] | None
+    index: ArchiveIndex, texts: Sequence[str] | None, scope: str = ANY
 ) -> list[Candidates] | None:
-    """Each off-topic message's top hits, as :data:`Candidates` (never relevant)."""
+    """Each off-topic message's top hits, as :class:`Candidates` (never relevant)."""
     if texts is None:
         return None
     found = []
     for text in texts:
         hits = index.search(text, k=MAX_OFFERED)
-        found.append(tuple((h.probability, h.score, h.cosine, False) for h in hits))
+        found.append(
+            Candidates(
+                tuple((h.probability, h.score, h.cosine, False) for h in hits),
+                in_scope(text, scope),
+            )
+        )
     return found
+
+
+def _in_scope_share(candidates: Sequence[Candidates]) -> float | None:
+    """The share of queries within the archive's scope (None without queries)."""
+    if not candidates:
+        return None
+    return round(sum(c.in_scope for c in candidates) / len(candidates), 4)
 
 
 def top_auc(tops: Sequence[tuple[float, bool]]) -> float | None:
@@ -777,10 +853,12 @@ def evaluate_files(
     k: int = 10,
     vocabulary: Vocabulary | None = None,
     encoder: Encoder | None = None,
+    scope: str = NEUROLOGY,
 ) -> dict[str, Any]:
     """Load an archive and queries, index them in a temporary folder, evaluate.
 
-    ``encoder`` is the shipped search's sentence embedding (None: words alone).
+    ``encoder`` is the shipped search's sentence embedding (None: words alone);
+    ``scope`` what the archive covers (``NEUROBOT_SCOPE``).
     """
     if fmt == "rqe":
         records, queries = load_rqe(archive)
@@ -798,7 +876,7 @@ def evaluate_files(
     offtopic = read_offtopic(offtopic_path) if offtopic_path else None
     spec = EvalSet(str(archive), records, queries)
     with open_set_index(spec, encoder, None, vocabulary) as index:
-        report = evaluate(index, queries, max_wrong=max_wrong, offtopic=offtopic, k=k)
+        report = evaluate(index, queries, max_wrong=max_wrong, offtopic=offtopic, k=k, scope=scope)
     report.pop("_candidates", None)
     report["archive"] = str(archive)
     report["records"] = len(records)
@@ -828,6 +906,7 @@ def evaluate_suite(
                 offtopic=offtopic if spec.neurology else None,
                 offtopic_dev=offtopic_dev if spec.neurology else None,
                 k=k,
+                scope=NEUROLOGY if spec.neurology else ANY,
             )
         report["archive"] = spec.name
         report["records"] = len(spec.records)
@@ -844,7 +923,7 @@ def evaluate_suite(
         {
             "archive": LEAVE_ONE_OUT,
             "cutoff": cutoff,
-            "shipped_offer": [OFFER_PROBABILITY, OFFER_SCORE, OFFER_COSINE],
+            "shipped_offer": list(SHIPPED_OFFER),
             "fitted_on_all": list(fitted),
             "folds": leave_one_out(development, cutoff),
         }
@@ -866,7 +945,8 @@ def format_report(report: dict[str, Any]) -> str:
         return _format_folds(report)
     lines = [
         f"{report['archive']}: {report['records']} records, {report['queries']} queries; "
-        f"sentence embeddings: {report.get('embedding') or 'off'}"
+        f"sentence embeddings: {report.get('embedding') or 'off'}; scope: "
+        f"{report.get('scope', ANY)}"
     ]
     for split, part in report["splits"].items():
         ours, base = part["shipped"], part["baseline"]
@@ -893,7 +973,14 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(_outcome_line("shipped", part["outcomes"]))
         lines.append(
             "  AUC of the best hit's probability, right vs wrong top hits: "
-            f"{_share(part.get('top_auc'))}"
+            f"{_share(part.get('top_auc'))}; queries within the scope: "
+            f"{_share(part.get('in_scope'))}"
+        )
+    if "offtopic_in_scope" in report:
+        lines.append(
+            "off-topic messages within the scope: held "
+            f"{_share(report['offtopic_in_scope']['held'])}, dev (K-QA) "
+            f"{_share(report['offtopic_in_scope']['dev'])}"
         )
     latency = report["latency_ms"]
     lines.append("")
@@ -926,10 +1013,11 @@ def _outcome_line(name: str, row: dict[str, Any]) -> str:
 
 def _format_folds(report: dict[str, Any]) -> str:
     lines = [
-        f"leave one archive out: answer cut-off {report['cutoff']:.2f}; offer floors "
-        f"(probability, score, cosine) shipped {report['shipped_offer']}, fitted on every "
-        f"development archive {report['fitted_on_all']}",
-        "  each archive at the offer floors fitted without it "
+        f"leave one archive out: answer cut-off {report['cutoff']:.2f}; floors (offer "
+        f"probability, score, cosine; cosine outside the scope) shipped "
+        f"{report['shipped_offer']}, fitted on every development archive "
+        f"{report['fitted_on_all']}",
+        "  each archive at the floors fitted without it "
         f"(targets: confident wrong <= {MAX_CONFIDENT_WRONG}, "
         f"no match <= {MAX_TOP3_NO_MATCH} of top-3 right; off-topic confident <= "
         f"{MAX_OFFTOPIC_CONFIDENT}, offered <= {MAX_OFFTOPIC_OFFERED})",
@@ -990,6 +1078,7 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
                     split=args.split,
                     k=args.k,
                     encoder=encoder,
+                    scope=args.scope or settings.scope,
                 )
             ]
     except OSError as exc:
@@ -1152,6 +1241,11 @@ def add_commands(
         "--max-wrong", type=float, help="default target share of wrong answers (NEUROBOT_MAX_WRONG)"
     )
     retrieval.add_argument("--offtopic", help='JSON Lines {"q": ...} the archive does not cover')
+    retrieval.add_argument(
+        "--scope",
+        choices=(NEUROLOGY, ANY),
+        help="what the one --archive covers (default NEUROBOT_SCOPE; the suite knows its own)",
+    )
     retrieval.add_argument("--json", action="store_true", help="print JSON")
     retrieval.set_defaults(func=cmd_eval_retrieval)
 

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 from bot.archive.records import Record
 from bot.search.index import Hit
-from bot.search.match import MAX_OFFERED, OFFER_COSINE, OFFER_PROBABILITY, OFFER_SCORE
+from bot.search.match import (
+    MAX_OFFERED,
+    OFFER_COSINE,
+    OFFER_PROBABILITY,
+    OFFER_SCORE,
+    OUTSIDE_COSINE,
+)
 
 #: The three kinds of reply to a health question (``bot search --json`` names them).
 ANSWER = "answer"
@@ -60,6 +66,9 @@ def reply_kind(
     offer_score: float = OFFER_SCORE,
     offer_cosine: float = OFFER_COSINE,
     max_offered: int = MAX_OFFERED,
+    *,
+    in_scope: bool = True,
+    outside_cosine: float = OUTSIDE_COSINE,
 ) -> tuple[str, tuple[int, ...]]:
     """The decision on ranked candidates: the kind of reply, and which places it shows.
 
@@ -75,6 +84,12 @@ def reply_kind(
     Otherwise there is no close match. The evaluation applies the same function to
     labelled candidates, so what it measures is what patients meet.
 
+    A message outside the archive's scope (``in_scope`` False: in a neurology archive,
+    one that names nothing of neurology, :mod:`bot.search.scope`) is never answered with
+    confidence: the bot cannot be sure that a neurologist's reply is what it asks for. It
+    is offered close questions only by hits whose cosine reaches ``outside_cosine``, and
+    those alone are listed.
+
     Args:
         candidates: Per hit, best first, its probability, its score and its cosine
             (None: the search had no vectors).
@@ -83,22 +98,28 @@ def reply_kind(
         offer_score: Least score of an offered hit.
         offer_cosine: Least cosine of the hit that makes an offer.
         max_offered: Most hits offered.
+        in_scope: Whether the message is within the archive's scope.
+        outside_cosine: Least cosine of a hit offered to a message outside it.
 
     Returns:
         ``(ANSWER, (0,))``, ``(OFFER, places)`` or ``(NONE, ())``.
     """
-    if candidates and candidates[0][0] >= cutoff:
+    outside = 0.0 if in_scope else outside_cosine
+
+    def close(cosine: float | None, floor: float) -> bool:
+        return cosine is None or cosine >= floor
+
+    if in_scope and candidates and candidates[0][0] >= cutoff:
         return ANSWER, (0,)
     top = candidates[:max_offered]
-    if not any(
-        p >= offer_probability and s >= offer_score and (c is None or c >= offer_cosine)
-        for p, s, c in top
-    ):
+    floor = max(offer_cosine, outside)
+    if not any(p >= offer_probability and s >= offer_score and close(c, floor) for p, s, c in top):
         return NONE, ()
-    return OFFER, tuple(i for i, (_, s, _) in enumerate(top) if s >= offer_score)
+    listed = (i for i, (_, s, c) in enumerate(top) if s >= offer_score and close(c, outside))
+    return OFFER, tuple(listed)
 
 
-def decide_reply(hits: Sequence[Hit], max_similar: int) -> Reply:
+def decide_reply(hits: Sequence[Hit], max_similar: int, in_scope: bool = True) -> Reply:
     """The reply to a health question from its ranked hits.
 
     Args:
@@ -106,20 +127,25 @@ def decide_reply(hits: Sequence[Hit], max_similar: int) -> Reply:
             search made (at the share of wrong answers it was given:
             :meth:`bot.search.index.ArchiveIndex.search`'s ``max_wrong``).
         max_similar: How many further hits an answer lists as similar questions.
+        in_scope: Whether the message is within the archive's scope (see
+            :func:`reply_kind`).
     """
     answer = choose_answer(hits, max_similar)
-    if answer is not None:
+    # the search decided whether the best hit is the answer; reply_kind adds the scope
+    cutoff = 0.0 if answer is not None else math.inf
+    candidates = [(h.probability, h.score, h.cosine) for h in hits]
+    kind, places = reply_kind(candidates, cutoff, in_scope=in_scope)
+    if kind == ANSWER and answer is not None:
         return Reply(ANSWER, answer=answer)
-    kind, places = reply_kind([(h.probability, h.score, h.cosine) for h in hits], cutoff=math.inf)
     if kind == OFFER:
         return Reply(OFFER, offered=tuple(hits[i].record for i in places))
     return Reply(NONE)
 
 
-def hit_decisions(hits: Sequence[Hit], max_similar: int) -> list[str]:
+def hit_decisions(hits: Sequence[Hit], max_similar: int, in_scope: bool = True) -> list[str]:
     """Per hit, what the patient meets it as: ``answer`` (the answer or one of its
     similar questions), ``offer`` (one of the close questions) or ``none``."""
-    reply = decide_reply(hits, max_similar)
+    reply = decide_reply(hits, max_similar, in_scope)
     if reply.kind == ANSWER and reply.answer is not None:
         ids = {reply.answer.record.id, *(r.id for r in reply.answer.similar)}
         return [ANSWER if h.record.id in ids else NONE for h in hits]

@@ -80,16 +80,19 @@ MIN_COSINE = 0.30
 #: sentence cosine) that reaches :data:`OFFER_SCORE` and a cosine that reaches
 #: :data:`OFFER_COSINE`; it then lists every one of those
 #: top hits whose score reaches :data:`OFFER_SCORE` (:func:`bot.search.compose.reply_kind`).
-#: When none does, it says there is no close match. Chosen by ``bot eval retrieval`` on
-#: the development archives (:func:`bot.evaluation.retrieval.fit_offer`): among the settings at
-#: which, on every archive, at most 10% of the queries whose right record is in the top
-#: 3 end in "no close match", the one that offers least to the development off-topic
-#: messages (K-QA's questions of other specialties).
+#: When none does, it says there is no close match. A message outside a neurology
+#: archive's scope is held to :data:`OUTSIDE_COSINE` as well. Chosen by ``bot eval
+#: retrieval`` on the development archives (:func:`bot.evaluation.retrieval.fit_offer`):
+#: among the settings at which, on every archive, at most 10% of the queries whose right
+#: record is in the top 3 end in "no close match", the one that shows least (answers or
+#: close questions) to the development off-topic messages (K-QA's questions of other
+#: specialties), then reaches the right record most often.
 OFFER_PROBABILITY = 0.05
-#: See :data:`OFFER_PROBABILITY`: the probability alone offers close questions to most
-#: questions about other specialties (64% of the off-topic messages on MedQuAD
-#: neurology at 0.1); a score floor halves that at a small cost in reach.
-OFFER_SCORE = 0.24
+#: See :data:`OFFER_PROBABILITY`. Before the scope (:mod:`bot.search.scope`) kept
+#: questions of other specialties to the cosine floor, a score floor of 0.24 halved the
+#: close questions they were offered; the fit with the scope keeps none, so a plausible
+#: hit lists all of the top 3 (the patient's right record among them more often).
+OFFER_SCORE = 0.0
 #: See :data:`OFFER_PROBABILITY`: the hit that makes an offer must also be this close in
 #: meaning (the cosine of its sentence vector to the message's; not applied to a search
 #: on words alone). A question about another specialty shares an everyday word with
@@ -104,6 +107,15 @@ OFFER_SCORE = 0.24
 #: patients "no close match" for 23% of the queries whose right record is in the top 3
 #: (README, "What patients meet"). A search with MPNet's vectors uses the same floors.
 OFFER_COSINE = 0.0
+#: In a neurology archive, a message that names nothing of neurology
+#: (:func:`bot.search.scope.is_neurological` is False: a sprained knee, bleeding gums,
+#: a passport for a baby) is never answered with confidence, and is offered only
+#: archived questions whose sentence cosine to it reaches this: it shares words with some
+#: archived title, seldom its meaning. A patient's own words for a neurological sign that
+#: the lexicon misses still reach a record that means nearly the same. Fitted with the
+#: offer floors (:func:`bot.evaluation.retrieval.fit_offer`) on the development archives
+#: and K-QA's questions of other specialties.
+OUTSIDE_COSINE = 0.45
 #: Most archived questions offered to choose from.
 MAX_OFFERED = 3
 

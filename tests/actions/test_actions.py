@@ -95,7 +95,8 @@ def test_no_close_match_is_said_honestly(
         ActionAnswerFromArchive(Services(settings, index)),
         make_tracker("my knee hurts after football and my ankle is swollen"),
     )
-    assert responses(messages) == ["utter_no_match", "utter_safety_advice"]
+    # it names nothing of neurology: the patient is also told where such questions go
+    assert responses(messages) == ["utter_no_match", "utter_outside_scope", "utter_safety_advice"]
     assert events == [
         SlotSet("archive_hits", []),
         SlotSet("shown_records", []),
@@ -212,13 +213,13 @@ def test_full_reply_before_any_answer(
             ActionShowSimilar,
             "ask_similar_question",
             "How are baby and adult cartilage different?",
-            ["utter_no_match", "utter_safety_advice"],
+            ["utter_no_match", "utter_outside_scope", "utter_safety_advice"],
         ),
         (
             ActionShowFullReply,
             "ask_full_reply",
             "is it safe to take Benadryl while taking the pill?",
-            ["utter_no_match", "utter_safety_advice"],
+            ["utter_no_match", "utter_outside_scope", "utter_safety_advice"],
         ),
         (
             ActionShowFullReply,

@@ -35,8 +35,11 @@ DOMAIN = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"
 class FakeIndex:
     """Hits with the probabilities a test chooses, records by id."""
 
-    def __init__(self, hits: list[tuple[Record, float]]) -> None:
-        self.hits = [Hit(r, score=1.0 - i / 10, probability=p) for i, (r, p) in enumerate(hits)]
+    def __init__(self, hits: list[tuple[Record, float]], cosine: float | None = None) -> None:
+        self.hits = [
+            Hit(r, score=1.0 - i / 10, probability=p, cosine=cosine)
+            for i, (r, p) in enumerate(hits)
+        ]
         self.records = {r.id: r for r, _ in hits}
 
     def search(
@@ -107,6 +110,54 @@ def test_sure_or_with_nothing_plausible_no_offer(
     assert [m["response"] for m in messages] == [first, "utter_safety_advice"]
     assert SlotSet("offered_records", []) in events
     assert action.services.index.max_wrong == settings.max_wrong  # decided at the setting
+
+
+@pytest.mark.parametrize(
+    ("message", "cosine", "scope", "expected"),
+    [
+        # names nothing of neurology, and the archived questions are far in meaning
+        (
+            "I twisted my knee playing football",
+            0.3,
+            "neurology",
+            ["utter_no_match", "utter_outside_scope", "utter_safety_advice"],
+        ),
+        # ... close in meaning: offered as within the scope
+        (
+            "I twisted my knee playing football",
+            match.OUTSIDE_COSINE,
+            "neurology",
+            ["utter_close_questions", "utter_safety_advice"],
+        ),
+        # a general archive holds every health question to the same floors
+        (
+            "I twisted my knee playing football",
+            0.3,
+            "any",
+            ["utter_close_questions", "utter_safety_advice"],
+        ),
+        # a message that names neurology is decided on the offer's floors alone
+        (
+            "my fingers tingle at night",
+            0.3,
+            "neurology",
+            ["utter_close_questions", "utter_safety_advice"],
+        ),
+    ],
+)
+def test_a_message_outside_neurology_is_offered_only_what_is_close_in_meaning(
+    message: str,
+    cosine: float,
+    scope: str,
+    expected: list[str],
+    settings: Settings,
+    make_tracker: Any,
+) -> None:
+    services = Services(replace(settings, scope=scope), FakeIndex(UNSURE, cosine))
+    messages, events = run(ActionAnswerFromArchive(services), make_tracker(message))  # type: ignore[arg-type]
+    assert [m["response"] for m in messages] == expected
+    offered = [] if expected[0] == "utter_no_match" else ["t2", "t1", "t3"]
+    assert SlotSet("offered_records", offered) in events
 
 
 def test_a_chosen_question_shows_its_card_and_is_recorded(

@@ -38,6 +38,19 @@ def test_json_gives_each_hit_its_probability_and_decision(
     assert rows[0]["id"] == "t1"
     assert rows[0]["responder"] == "Dr. Example One"
     assert rows[0]["answer"] == (rows[0]["probability"] >= match.shipped_model().cutoff())
+    assert {r["in_scope"] for r in rows} == {True}
+
+
+def test_json_says_when_a_message_is_outside_the_archive_scope(
+    db: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = "my knee hurts after football and the muscle is sore"
+    assert cli.main(["search", "--db", str(db), "--json", text]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows and {r["in_scope"] for r in rows} == {False}
+    monkeypatch.setenv("NEUROBOT_SCOPE", "any")
+    assert cli.main(["search", "--db", str(db), "--json", text]) == 0
+    assert {r["in_scope"] for r in json.loads(capsys.readouterr().out)} == {True}
 
 
 def test_queries_print_one_line_per_message_in_order(

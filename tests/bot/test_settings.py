@@ -147,3 +147,14 @@ def test_an_unknown_encoder_names_the_variable_and_the_choices() -> None:
     with pytest.raises(ConfigError) as raised:
         load_settings({"NEUROBOT_ENCODER": "bert"})
     assert str(raised.value) == "NEUROBOT_ENCODER must be one of minilm, mpnet, got 'bert'"
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", "neurology"), ("ANY", "any")])
+def test_the_scope_setting(value: str, expected: str) -> None:
+    assert load_settings({"NEUROBOT_SCOPE": value}).scope == expected
+
+
+def test_an_unknown_scope_names_the_variable_and_the_choices() -> None:
+    with pytest.raises(ConfigError) as raised:
+        load_settings({"NEUROBOT_SCOPE": "cardiology"})
+    assert str(raised.value) == "NEUROBOT_SCOPE must be one of neurology, any, got 'cardiology'"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.evaluation.benchmark import MESSAGE_WORDS, messages, synthetic_records
 from bot.evaluation.retrieval import (
+    Candidates,
     Decisions,
     EvalSet,
     Metrics,
@@ -116,6 +117,18 @@ def test_evaluate_compares_shipped_and_baseline_per_split(vocabulary: Vocabulary
         "offtopic_answered": 0.0,
     }
     assert report["splits"]["held"]["shipped"]["hit1"] == 1.0
+    # a general archive (the default): every query is within its scope
+    assert (report["scope"], dev["in_scope"]) == ("any", 1.0)
+    neuro = evaluate(
+        index,
+        [*queries, Query("my knee is swollen after football", frozenset({"t1"}), "held")],
+        offtopic=["weather in paris"],
+        offtopic_dev=["my knee is swollen"],
+        model=chosen,
+        scope="neurology",
+    )
+    assert neuro["splits"]["held"]["in_scope"] == 0.5
+    assert neuro["offtopic_in_scope"] == {"held": 0.0, "dev": 0.0}
     report["archive"], report["records"] = "tiny", 3
     table = format_report(report)
     assert "[dev] 2 queries" in table
@@ -206,11 +219,16 @@ def test_the_suite_holds_each_archive_with_dev_and_held_queries() -> None:
 
 # --- what patients meet: three kinds of reply, and the offer floors fitted ----------------
 
-RIGHT_ANSWERED = ((0.9, 0.5, None, True), (0.2, 0.3, None, False))
-WRONG_ANSWERED = ((0.8, 0.5, None, False), (0.3, 0.4, None, True))
-OFFERED_RIGHT = ((0.3, 0.3, None, False), (0.2, 0.3, None, True))
-OFFERED_WITHOUT = ((0.3, 0.3, None, False),)
-NOTHING_CLOSE = ((0.01, 0.3, None, True),)
+
+def cands(*hits: tuple[float, float, float | None, bool], in_scope: bool = True) -> Candidates:
+    return Candidates(tuple(hits), in_scope)
+
+
+RIGHT_ANSWERED = cands((0.9, 0.5, None, True), (0.2, 0.3, None, False))
+WRONG_ANSWERED = cands((0.8, 0.5, None, False), (0.3, 0.4, None, True))
+OFFERED_RIGHT = cands((0.3, 0.3, None, False), (0.2, 0.3, None, True))
+OFFERED_WITHOUT = cands((0.3, 0.3, None, False))
+NOTHING_CLOSE = cands((0.01, 0.3, None, True))
 
 
 def test_outcomes_count_what_patients_meet() -> None:
@@ -219,12 +237,12 @@ def test_outcomes_count_what_patients_meet() -> None:
     result = outcomes(
         [RIGHT_ANSWERED, WRONG_ANSWERED, OFFERED_RIGHT, OFFERED_WITHOUT, NOTHING_CLOSE],
         cutoff=0.7,
-        offer=(0.05, 0.24, 0.0),
+        offer=(0.05, 0.24, 0.0, 0.0),
         offtopic=[
-            ((0.8, 0.5, None, False),),
-            ((0.1, 0.3, None, False),),
-            ((0.1, 0.1, None, False),),
-            (),
+            cands((0.8, 0.5, None, False)),
+            cands((0.1, 0.3, None, False)),
+            cands((0.1, 0.1, None, False)),
+            cands(),
         ],
     )
     assert (
@@ -239,25 +257,45 @@ def test_outcomes_count_what_patients_meet() -> None:
     assert (result.offtopic_confident, result.offtopic_offered) == (0.25, 0.25)
 
 
+def test_outcomes_hold_messages_outside_the_scope_to_the_outside_cosine() -> None:
+    from bot.evaluation.retrieval import outcomes
+
+    # the same hits, the message within the scope and outside it
+    inside = cands((0.9, 0.5, 0.42, True), (0.2, 0.3, 0.5, False))
+    outside = cands((0.9, 0.5, 0.42, True), (0.2, 0.3, 0.5, False), in_scope=False)
+    far = cands((0.9, 0.5, 0.42, True), (0.2, 0.3, 0.3, False), in_scope=False)
+    result = outcomes([inside, outside, far], cutoff=0.7, offer=(0.05, 0.24, 0.0, 0.45))
+    # inside: answered; outside: never answered with confidence, and the best hit is too
+    # far in meaning to be offered; the second is close enough (alone); far: nothing
+    assert (result.confident_right, result.offered_without, result.no_match) == (
+        round(1 / 3, 4),
+        round(1 / 3, 4),
+        round(1 / 3, 4),
+    )
+    # at a lower outside floor both are offered, the right record first; still no answer
+    lower = outcomes([outside], 0.7, (0.05, 0.24, 0.0, 0.4))
+    assert (lower.confident_right, lower.offered_right) == (0.0, 1.0)
+
+
 def test_fit_offer_keeps_the_no_match_target_and_offers_least_off_topic() -> None:
     from bot.evaluation.retrieval import fit_offer, leave_one_out
 
     # the right record at probability 0.12 (score 0.3); off-topic at 0.06 / 0.35 and
     # 0.25 / 0.21: floors (0.1, 0.22 to 0.3) reach every query and offer to no
     # off-topic message; the highest are taken
-    queries = [((0.12, 0.3, None, True),)] * 10
-    offtopic = [((0.06, 0.35, None, False),), ((0.25, 0.21, None, False),)]
+    queries = [cands((0.12, 0.3, None, True))] * 10
+    offtopic = [cands((0.06, 0.35, None, False)), cands((0.25, 0.21, None, False))]
     # (without vectors no cosine floor applies: every one ties, the highest is taken)
-    assert fit_offer([(queries, offtopic)], cutoff=0.7) == (0.1, 0.3, 0.5)
+    assert fit_offer([(queries, offtopic)], cutoff=0.7) == (0.1, 0.3, 0.5, 0.6)
     # a second archive whose right records score lower pulls the score floor down
-    low = [((0.5, 0.21, None, True),)] * 10
-    assert fit_offer([(queries, offtopic), (low, offtopic)], cutoff=0.7) == (0.1, 0.2, 0.5)
+    low = [cands((0.5, 0.21, None, True))] * 10
+    assert fit_offer([(queries, offtopic), (low, offtopic)], cutoff=0.7) == (0.1, 0.2, 0.5, 0.6)
     # the folds fit on the development off-topic messages and measure the held ones too
-    held = [((0.12, 0.31, None, False),), ((0.01, 0.5, None, False),)]
+    held = [cands((0.12, 0.31, None, False)), cands((0.01, 0.5, None, False))]
     folds = leave_one_out({"a": (queries, offtopic, held), "b": (low, offtopic, held)}, cutoff=0.7)
     # fitted without it, each archive loses its patients: the floors do not carry
-    assert (folds["b"]["fitted"], folds["b"]["met"]) == ([0.1, 0.3, 0.5], False)
-    assert (folds["a"]["fitted"], folds["a"]["met"]) == ([0.3, 0.2, 0.5], False)
+    assert (folds["b"]["fitted"], folds["b"]["met"]) == ([0.1, 0.3, 0.5, 0.6], False)
+    assert (folds["a"]["fitted"], folds["a"]["met"]) == ([0.3, 0.2, 0.5, 0.6], False)
     outcome = folds["b"]["outcomes"]
     assert (outcome["offtopic_dev_confident"], outcome["offtopic_dev_offered"]) == (0.0, 0.0)
     # the held message at 0.12 / 0.31 clears the floors fitted without "b"
@@ -267,17 +305,18 @@ def test_fit_offer_keeps_the_no_match_target_and_offers_least_off_topic() -> Non
 def test_meets_targets_counts_off_topic_offers() -> None:
     from bot.evaluation.retrieval import meets_targets, outcomes
 
-    queries = [((0.12, 0.3, None, True),)] * 10
-    quiet = [((0.01, 0.1, None, False),)] * 10
-    assert meets_targets(outcomes(queries, 0.7, (0.1, 0.24, 0.0), quiet, quiet))
+    queries = [cands((0.12, 0.3, None, True))] * 10
+    quiet = [cands((0.01, 0.1, None, False))] * 10
+    floors = (0.1, 0.24, 0.0, 0.0)
+    assert meets_targets(outcomes(queries, 0.7, floors, quiet, quiet))
     # one development off-topic message in ten offered: at the limit, still met
-    one = [((0.5, 0.5, None, False),), *quiet[1:]]
-    assert meets_targets(outcomes(queries, 0.7, (0.1, 0.24, 0.0), quiet, one))
-    two = [((0.5, 0.5, None, False),), *one[:-1]]
-    assert not meets_targets(outcomes(queries, 0.7, (0.1, 0.24, 0.0), quiet, two))
+    one = [cands((0.5, 0.5, None, False)), *quiet[1:]]
+    assert meets_targets(outcomes(queries, 0.7, floors, quiet, one))
+    two = [cands((0.5, 0.5, None, False)), *one[:-1]]
+    assert not meets_targets(outcomes(queries, 0.7, floors, quiet, two))
     # confident off-topic answers have their own, lower limit
-    answered = [((0.9, 0.5, None, False),), *quiet[1:]]
-    assert not meets_targets(outcomes(queries, 0.7, (0.1, 0.24, 0.0), answered, quiet))
+    answered = [cands((0.9, 0.5, None, False)), *quiet[1:]]
+    assert not meets_targets(outcomes(queries, 0.7, floors, answered, quiet))
 
 
 def test_fit_offer_finds_the_cosine_floor_that_keeps_off_topic_words_out() -> None:
@@ -286,13 +325,35 @@ def test_fit_offer_finds_the_cosine_floor_that_keeps_off_topic_words_out() -> No
     being offered, and the highest floor that still reaches every patient is fitted."""
     from bot.evaluation.retrieval import fit_offer, outcomes
 
-    queries = [((0.12, 0.3, 0.46, True),)] * 10
-    offtopic = [((0.6, 0.4, 0.31, False),), ((0.3, 0.35, 0.38, False),)]
-    assert fit_offer([(queries, offtopic)], cutoff=0.7) == (0.1, 0.3, 0.45)
-    at_fit = outcomes(queries, 0.7, (0.1, 0.3, 0.45), offtopic)
+    queries = [cands((0.12, 0.3, 0.46, True))] * 10
+    offtopic = [cands((0.6, 0.4, 0.31, False)), cands((0.3, 0.35, 0.38, False))]
+    assert fit_offer([(queries, offtopic)], cutoff=0.7) == (0.1, 0.3, 0.45, 0.6)
+    at_fit = outcomes(queries, 0.7, (0.1, 0.3, 0.45, 0.6), offtopic)
     assert (at_fit.top3_reached, at_fit.offtopic_offered) == (1.0, 0.0)
-    without = outcomes(queries, 0.7, (0.1, 0.3, 0.0), offtopic)
+    without = outcomes(queries, 0.7, (0.1, 0.3, 0.0, 0.6), offtopic)
     assert without.offtopic_offered == 1.0
+
+
+def test_fit_offer_finds_the_outside_floor_when_the_scope_tells_off_topic_apart() -> None:
+    """The patients' right records are far in meaning (an archive of one-line questions,
+    cosine 0.3) but their messages name neurology; the off-topic messages do not: a floor
+    outside the scope keeps them out at no cost, where one cosine floor for all could not.
+    Two patients in ten whose words the lexicon misses (cosine 0.52) set its height."""
+    from bot.evaluation.retrieval import fit_offer, outcomes
+
+    queries = [cands((0.12, 0.3, 0.3, True))] * 8 + [
+        cands((0.12, 0.3, 0.52, True), in_scope=False)
+    ] * 2
+    offtopic = [
+        cands((0.6, 0.4, 0.31, False), in_scope=False),
+        cands((0.3, 0.35, 0.38, False), in_scope=False),
+    ]
+    fitted = fit_offer([(queries, offtopic)], cutoff=0.7)
+    assert fitted == (0.1, 0.3, 0.3, 0.5)
+    at_fit = outcomes(queries, 0.7, fitted, offtopic)
+    assert (at_fit.top3_reached, at_fit.offtopic_offered) == (1.0, 0.0)
+    # without the outside floor the off-topic messages are offered
+    assert outcomes(queries, 0.7, (0.1, 0.3, 0.3, 0.0), offtopic).offtopic_offered == 1.0
 
 
 def test_top_auc() -> None:

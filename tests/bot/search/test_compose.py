@@ -62,9 +62,58 @@ def test_decide_reply_and_per_hit_decisions() -> None:
     unsure = hits(
         (TINGLE, 0.4, 0.35, False), (TWITCH, 0.12, 0.3, False), (HEADACHE, 0.2, 0.1, False)
     )
-    assert decide_reply(unsure, max_similar=3) == Reply(OFFER, offered=(TINGLE, TWITCH))
-    assert hit_decisions(unsure, 3) == [OFFER, OFFER, NONE]
+    # once a plausible hit makes the offer, the top 3 are listed at the shipped score
+    # floor (0: the scope keeps questions of other specialties out, bot.search.scope)
+    assert decide_reply(unsure, max_similar=3) == Reply(OFFER, offered=(TINGLE, TWITCH, HEADACHE))
+    assert hit_decisions(unsure, 3) == [OFFER, OFFER, OFFER]
 
     nothing = hits((HEADACHE, 0.01, 0.5, False))
     assert decide_reply(nothing, max_similar=3) == Reply(NONE)
     assert hit_decisions(nothing, 3) == [NONE]
+
+
+@pytest.mark.parametrize(
+    ("candidates", "expected"),
+    [
+        # a message outside the scope is never answered with confidence; a best hit far
+        # in meaning is not offered either, the second, close in meaning, is, alone
+        ([(0.9, 0.5, 0.42), (0.3, 0.3, 0.5), (0.01, 0.3, 0.2)], (OFFER, (1,))),
+        # close in meaning: offered, not answered
+        ([(0.9, 0.5, 0.46), (0.3, 0.3, 0.5)], (OFFER, (0, 1))),
+        # "my gums bleed" against "trigeminal neuralgia": nothing close in meaning
+        ([(0.27, 0.26, 0.17), (0.1, 0.3, 0.21)], (NONE, ())),
+        # without vectors the outside floor cannot apply: offered
+        ([(0.9, 0.5, None)], (OFFER, (0,))),
+    ],
+)
+def test_reply_kind_outside_the_scope(
+    candidates: list[tuple[float, float, float | None]], expected: tuple[str, tuple[int, ...]]
+) -> None:
+    decided = reply_kind(candidates, 0.7, 0.05, 0.24, 0.0, in_scope=False, outside_cosine=0.45)
+    assert decided == expected
+    # the same candidates within the scope: the floors of the offer alone
+    assert reply_kind(candidates, 0.7, 0.05, 0.24, 0.0)[0] == (
+        ANSWER if candidates[0][0] >= 0.7 else OFFER
+    )
+
+
+def test_decide_reply_outside_the_scope_needs_hits_close_in_meaning() -> None:
+    from dataclasses import replace
+
+    from bot.search.match import OUTSIDE_COSINE
+
+    far, near = OUTSIDE_COSINE - 0.1, OUTSIDE_COSINE + 0.05
+    sure = [
+        replace(h, cosine=c)
+        for h, c in zip(
+            hits((TWITCH, 0.95, 0.6, True), (TINGLE, 0.3, 0.3, True)), (far, near), strict=True
+        )
+    ]
+    assert decide_reply(sure, max_similar=3).kind == ANSWER
+    assert decide_reply(sure, max_similar=3, in_scope=False) == Reply(OFFER, offered=(TINGLE,))
+    assert hit_decisions(sure, 3, in_scope=False) == [NONE, OFFER]
+    # both close in meaning: both offered, neither answered with confidence
+    close = [replace(h, cosine=near) for h in sure]
+    assert decide_reply(close, max_similar=3, in_scope=False) == Reply(
+        OFFER, offered=(TWITCH, TINGLE)
+    )
