@@ -301,7 +301,7 @@ class ActionAnswerFromArchive(ArchiveAction):
             max_wrong=turn.settings.max_wrong,
         )
         scoped = in_scope(query, turn.settings.scope)
-        reply = decide_reply(hits, turn.settings.max_similar, scoped)
+        reply = decide_reply(hits, turn.settings.max_similar, scoped, self.services.index.floors())
         if reply.kind == OFFER:
             offered = [r.id for r in reply.offered]
             offer(turn.dispatcher, reply.offered, turn.domain)

@@ -20,6 +20,7 @@ from bot.search import vectors
 from bot.search.compose import attribution, excerpt, hit_decisions
 from bot.search.embedding import encoder_for
 from bot.search.index import ArchiveIndex, Hit
+from bot.search.match import Floors
 from bot.search.scope import in_scope
 from bot.settings import Settings, load_settings
 
@@ -158,9 +159,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _search_rows(text: str, hits: list[Hit], settings: Settings) -> list[dict[str, object]]:
+def _search_rows(
+    text: str, hits: list[Hit], settings: Settings, floors: Floors
+) -> list[dict[str, object]]:
     scoped = in_scope(text, settings.scope)
-    decisions = hit_decisions(hits, settings.max_similar, scoped)
+    decisions = hit_decisions(hits, settings.max_similar, scoped, floors)
     return [
         {**_search_row(h, settings.excerpt_chars, d), "in_scope": scoped}
         for h, d in zip(hits, decisions, strict=True)
@@ -219,12 +222,13 @@ def cmd_search(args: argparse.Namespace) -> int:
             messages = list(_messages(args.queries))  # a bad line is reported before any search
             for text in messages:
                 hits = index.search(text, k=args.k, max_wrong=settings.max_wrong)
-                rows = _search_rows(text, hits, settings)
+                rows = _search_rows(text, hits, settings, index.floors())
                 print(json.dumps({"q": text, "hits": rows}, ensure_ascii=False), flush=True)
             return 0
         hits = index.search(args.text, k=args.k, max_wrong=settings.max_wrong)
+        floors = index.floors()
     if args.json:
-        rows = _search_rows(args.text, hits, settings)
+        rows = _search_rows(args.text, hits, settings, floors)
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     if not hits:
@@ -232,7 +236,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     scoped = in_scope(args.text, settings.scope)
     if not scoped:
         print(f"(names nothing of {settings.scope}: shown only when the sentences are close)")
-    decisions = hit_decisions(hits, settings.max_similar, scoped)
+    decisions = hit_decisions(hits, settings.max_similar, scoped, floors)
     for rank, (hit, decision) in enumerate(zip(hits, decisions, strict=True), start=1):
         labels = {"answer": "  (answer)" if rank == 1 else "  (similar)", "offer": "  (offered)"}
         flag = labels.get(decision, "")

@@ -52,11 +52,10 @@ from bot.search.index import SCHEMA_VERSION, ArchiveIndex, Hit
 from bot.search.match import (
     DEFAULT_MAX_WRONG,
     MAX_OFFERED,
-    OFFER_COSINE,
-    OFFER_PROBABILITY,
-    OFFER_SCORE,
-    OUTSIDE_COSINE,
+    OUTSIDE_ANSWER_COSINE,
+    Floors,
     MatchModel,
+    model_file,
     shipped_model,
 )
 from bot.search.scope import ANY, NEUROLOGY, in_scope
@@ -273,7 +272,7 @@ class Candidates:
 
     def reply(self, cutoff: float, offer: Offer) -> tuple[str, tuple[int, ...]]:
         """:func:`bot.search.compose.reply_kind` on these hits, at ``offer``'s floors."""
-        probability, score, cosine, outside = offer
+        probability, score, cosine, outside, outside_answer = offer
         return reply_kind(
             [(p, s, c) for p, s, c, _ in self.hits],
             cutoff,
@@ -282,14 +281,33 @@ class Candidates:
             cosine,
             in_scope=self.in_scope,
             outside_cosine=outside,
+            outside_answer_cosine=outside_answer,
         )
 
 
-#: The decision's floors: the offer's probability, score and cosine, and the cosine of
-#: a hit shown outside the archive's scope (see :func:`bot.search.compose.reply_kind`).
-Offer = tuple[float, float, float, float]
-#: The shipped floors.
-SHIPPED_OFFER: Offer = (OFFER_PROBABILITY, OFFER_SCORE, OFFER_COSINE, OUTSIDE_COSINE)
+#: The decision's floors: the offer's probability, score and cosine, the cosine of a hit
+#: offered outside the archive's scope and that of an answer outside it (see
+#: :func:`bot.search.compose.reply_kind`).
+Offer = tuple[float, float, float, float, float]
+
+
+def floors_offer(floors: Floors) -> Offer:
+    """A match model's floors (:class:`bot.search.match.Floors`) as an :data:`Offer`."""
+    return (
+        floors.probability,
+        floors.score,
+        floors.cosine,
+        floors.outside_cosine,
+        floors.outside_answer_cosine,
+    )
+
+
+def write_floors(path: Path, offer: Offer) -> None:
+    """Write fitted floors into a match model file (``bot eval retrieval --write-floors``),
+    keeping everything else in it."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["floors"] = Floors(*offer).to_dict()
+    path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -406,7 +424,7 @@ def _offtopic_shares(
 def outcomes(
     candidates: Sequence[Candidates],
     cutoff: float,
-    offer: Offer = SHIPPED_OFFER,
+    offer: Offer,
     offtopic: Sequence[Candidates] | None = None,
     offtopic_dev: Sequence[Candidates] | None = None,
 ) -> Outcomes:
@@ -477,6 +495,7 @@ def meets_targets(result: Outcomes) -> bool:
 def fit_offer(
     archives: Sequence[tuple[Sequence[Candidates], Sequence[Candidates] | None]],
     cutoff: float,
+    outside_answer: float = OUTSIDE_ANSWER_COSINE,
 ) -> Offer:
     """The decision's floors (:data:`Offer`) to ship, fitted on ``archives``.
 
@@ -486,11 +505,12 @@ def fit_offer(
     "no close match", the one whose worst archive shows the fewest off-topic messages
     anything (an answer or close questions; then: whose worst archive reaches the right
     record most often; then the higher floors). When none keeps the no-match target,
-    the lowest floors.
+    the lowest floors. The answer's cosine outside the scope is not searched: it is
+    ``outside_answer`` (:data:`bot.search.match.OUTSIDE_ANSWER_COSINE`).
     """
     best: tuple[float, ...] | None = None
     grid = (
-        (p, s, c, o)
+        (p, s, c, o, outside_answer)
         for p in OFFER_PROBABILITIES
         for s in OFFER_SCORES
         for c in OFFER_COSINES
@@ -502,7 +522,7 @@ def fit_offer(
             continue
         shown = max((r.offtopic_offered or 0.0) + (r.offtopic_confident or 0.0) for r in results)
         reached = min((r.top3_reached or 0.0) for r in results)
-        key = (shown, -reached, *(-floor for floor in offer))
+        key = (shown, -reached, *(-floor for floor in offer[:4]))
         if best is None or key < best:
             best = key
     if best is None:
@@ -511,8 +531,9 @@ def fit_offer(
             min(OFFER_SCORES),
             min(OFFER_COSINES),
             min(OUTSIDE_COSINES),
+            outside_answer,
         )
-    return -best[2], -best[3], -best[4], -best[5]
+    return -best[2], -best[3], -best[4], -best[5], outside_answer
 
 
 #: One development archive's candidates for the offer fit: its queries', the development
@@ -521,14 +542,16 @@ def fit_offer(
 Development = tuple[Sequence[Candidates], Sequence[Candidates] | None, Sequence[Candidates] | None]
 
 
-def leave_one_out(archives: dict[str, Development], cutoff: float) -> dict[str, dict[str, Any]]:
+def leave_one_out(
+    archives: dict[str, Development], cutoff: float, outside_answer: float = OUTSIDE_ANSWER_COSINE
+) -> dict[str, dict[str, Any]]:
     """For each development archive: the offer floors fitted without it (on the others'
     queries and development off-topic messages), and what its patients and both sets of
     off-topic messages meet at those floors (the answer cut-off is the shipped one)."""
     folds: dict[str, dict[str, Any]] = {}
     for name, (queries, dev_off, held_off) in archives.items():
         others = [(q, d) for other, (q, d, _) in archives.items() if other != name]
-        offer = fit_offer(others, cutoff)
+        offer = fit_offer(others, cutoff, outside_answer)
         result = outcomes(queries, cutoff, offer, held_off, dev_off)
         folds[name] = {
             "fitted": list(offer),
@@ -608,6 +631,7 @@ def evaluate(
                 outcomes(
                     [shipped.candidates[i] for i in chosen],
                     cutoff,
+                    floors_offer(model.floors),
                     offtopic=off_candidates,
                     offtopic_dev=dev_candidates,
                 )
@@ -917,15 +941,17 @@ def evaluate_suite(
     }
     for report in reports:
         report.pop("_candidates", None)
-    cutoff = shipped_model(encoder.spec.name if encoder is not None else None).cutoff(max_wrong)
-    fitted = fit_offer([(q, d) for q, d, _ in development.values()], cutoff)
+    model = shipped_model(encoder.spec.name if encoder is not None else None)
+    cutoff = model.cutoff(max_wrong)
+    answer = model.floors.outside_answer_cosine
+    fitted = fit_offer([(q, d) for q, d, _ in development.values()], cutoff, answer)
     reports.append(
         {
             "archive": LEAVE_ONE_OUT,
             "cutoff": cutoff,
-            "shipped_offer": list(SHIPPED_OFFER),
+            "shipped_offer": list(floors_offer(model.floors)),
             "fitted_on_all": list(fitted),
-            "folds": leave_one_out(development, cutoff),
+            "folds": leave_one_out(development, cutoff, answer),
         }
     )
     return reports
@@ -1014,7 +1040,7 @@ def _outcome_line(name: str, row: dict[str, Any]) -> str:
 def _format_folds(report: dict[str, Any]) -> str:
     lines = [
         f"leave one archive out: answer cut-off {report['cutoff']:.2f}; floors (offer "
-        f"probability, score, cosine; cosine outside the scope) shipped "
+        f"probability, score, cosine; outside the scope: offer and answer cosine) shipped "
         f"{report['shipped_offer']}, fitted on every development archive "
         f"{report['fitted_on_all']}",
         "  each archive at the floors fitted without it "
@@ -1083,6 +1109,17 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
             ]
     except OSError as exc:
         raise BotError(f"cannot read {exc.filename}: {exc.strerror}") from exc
+    if args.write_floors:
+        if args.archive is not None:
+            raise BotError("--write-floors needs the whole suite (--data), not one --archive")
+        path = model_file(settings.encoder if encoder is not None else None)
+        p, s, c, o, a = reports[-1]["fitted_on_all"]
+        fitted = (p, s, c, o, a)
+        write_floors(path, fitted)
+        print(
+            f"wrote the floors fitted on every development archive {fitted} into {path}",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(reports if args.archive is None else reports[0], indent=2))
     else:
@@ -1247,6 +1284,12 @@ def add_commands(
         help="what the one --archive covers (default NEUROBOT_SCOPE; the suite knows its own)",
     )
     retrieval.add_argument("--json", action="store_true", help="print JSON")
+    retrieval.add_argument(
+        "--write-floors",
+        action="store_true",
+        help="write the floors fitted on every development archive into the sentence "
+        "model's match model file (measure them with a second run)",
+    )
     retrieval.set_defaults(func=cmd_eval_retrieval)
 
     from bot.evaluation.benchmark import add_command

@@ -29,7 +29,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +196,8 @@ def cmd_match_train(args: argparse.Namespace) -> int:
             groups.extend(collect(index, dev, spec.name))
     model = fit(groups, settings.max_wrong)
     out = args.out or match.model_file(settings.encoder if encoder is not None else None)
+    if out.exists():  # the offer's floors are fitted by ``bot eval retrieval --write-floors``
+        model = replace(model, floors=match.read_model(out).floors)
     out.write_text(json.dumps(model.to_dict(), indent=1) + "\n", encoding="utf-8")
     cut = model.cutoff()
     print(f"wrote {out}: {len(groups)} queries; cut-off at the default target {cut}")

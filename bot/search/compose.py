@@ -18,7 +18,9 @@ from bot.search.match import (
     OFFER_COSINE,
     OFFER_PROBABILITY,
     OFFER_SCORE,
+    OUTSIDE_ANSWER_COSINE,
     OUTSIDE_COSINE,
+    Floors,
 )
 
 #: The three kinds of reply to a health question (``bot search --json`` names them).
@@ -69,6 +71,7 @@ def reply_kind(
     *,
     in_scope: bool = True,
     outside_cosine: float = OUTSIDE_COSINE,
+    outside_answer_cosine: float = OUTSIDE_ANSWER_COSINE,
 ) -> tuple[str, tuple[int, ...]]:
     """The decision on ranked candidates: the kind of reply, and which places it shows.
 
@@ -85,10 +88,11 @@ def reply_kind(
     labelled candidates, so what it measures is what patients meet.
 
     A message outside the archive's scope (``in_scope`` False: in a neurology archive,
-    one that names nothing of neurology, :mod:`bot.search.scope`) is never answered with
-    confidence: the bot cannot be sure that a neurologist's reply is what it asks for. It
-    is offered close questions only by hits whose cosine reaches ``outside_cosine``, and
-    those alone are listed.
+    one that names nothing of neurology, :mod:`bot.search.scope`) is answered with
+    confidence only when it nearly repeats the archived question (the best hit's cosine
+    reaches ``outside_answer_cosine`` too): otherwise the bot cannot be sure that a
+    neurologist's reply is what it asks for. It is offered close questions only by hits
+    whose cosine reaches ``outside_cosine``, and those alone are listed.
 
     Args:
         candidates: Per hit, best first, its probability, its score and its cosine
@@ -100,6 +104,7 @@ def reply_kind(
         max_offered: Most hits offered.
         in_scope: Whether the message is within the archive's scope.
         outside_cosine: Least cosine of a hit offered to a message outside it.
+        outside_answer_cosine: Least cosine of the answer to a message outside it.
 
     Returns:
         ``(ANSWER, (0,))``, ``(OFFER, places)`` or ``(NONE, ())``.
@@ -109,7 +114,11 @@ def reply_kind(
     def close(cosine: float | None, floor: float) -> bool:
         return cosine is None or cosine >= floor
 
-    if in_scope and candidates and candidates[0][0] >= cutoff:
+    if (
+        candidates
+        and candidates[0][0] >= cutoff
+        and (in_scope or close(candidates[0][2], outside_answer_cosine))
+    ):
         return ANSWER, (0,)
     top = candidates[:max_offered]
     floor = max(offer_cosine, outside)
@@ -119,7 +128,9 @@ def reply_kind(
     return OFFER, tuple(listed)
 
 
-def decide_reply(hits: Sequence[Hit], max_similar: int, in_scope: bool = True) -> Reply:
+def decide_reply(
+    hits: Sequence[Hit], max_similar: int, in_scope: bool = True, floors: Floors | None = None
+) -> Reply:
     """The reply to a health question from its ranked hits.
 
     Args:
@@ -129,12 +140,24 @@ def decide_reply(hits: Sequence[Hit], max_similar: int, in_scope: bool = True) -
         max_similar: How many further hits an answer lists as similar questions.
         in_scope: Whether the message is within the archive's scope (see
             :func:`reply_kind`).
+        floors: The offer's floors of the match model that decided the hits
+            (:meth:`bot.search.index.ArchiveIndex.floors`; default: MiniLM's).
     """
+    floors = floors or Floors()
     answer = choose_answer(hits, max_similar)
     # the search decided whether the best hit is the answer; reply_kind adds the scope
     cutoff = 0.0 if answer is not None else math.inf
     candidates = [(h.probability, h.score, h.cosine) for h in hits]
-    kind, places = reply_kind(candidates, cutoff, in_scope=in_scope)
+    kind, places = reply_kind(
+        candidates,
+        cutoff,
+        floors.probability,
+        floors.score,
+        floors.cosine,
+        in_scope=in_scope,
+        outside_cosine=floors.outside_cosine,
+        outside_answer_cosine=floors.outside_answer_cosine,
+    )
     if kind == ANSWER and answer is not None:
         return Reply(ANSWER, answer=answer)
     if kind == OFFER:
@@ -142,10 +165,12 @@ def decide_reply(hits: Sequence[Hit], max_similar: int, in_scope: bool = True) -
     return Reply(NONE)
 
 
-def hit_decisions(hits: Sequence[Hit], max_similar: int, in_scope: bool = True) -> list[str]:
+def hit_decisions(
+    hits: Sequence[Hit], max_similar: int, in_scope: bool = True, floors: Floors | None = None
+) -> list[str]:
     """Per hit, what the patient meets it as: ``answer`` (the answer or one of its
     similar questions), ``offer`` (one of the close questions) or ``none``."""
-    reply = decide_reply(hits, max_similar, in_scope)
+    reply = decide_reply(hits, max_similar, in_scope, floors)
     if reply.kind == ANSWER and reply.answer is not None:
         ids = {reply.answer.record.id, *(r.id for r in reply.answer.similar)}
         return [ANSWER if h.record.id in ids else NONE for h in hits]

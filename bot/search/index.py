@@ -479,6 +479,10 @@ class ArchiveIndex:
         spec = getattr(self.encoder, "spec", None)  # a test's stand-in has none
         return match.shipped_model(spec.name if dense and spec is not None else None)
 
+    def floors(self) -> match.Floors:
+        """The offer's floors of the match model a search of this index uses."""
+        return self.match_model(self.dense_ready()).floors
+
     def dense_ready(self) -> bool:
         """Whether search re-ranks with vectors: an encoder, and vectors of its model."""
         if self.encoder is None:

@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -109,13 +109,23 @@ OFFER_SCORE = 0.0
 OFFER_COSINE = 0.0
 #: In a neurology archive, a message that names nothing of neurology
 #: (:func:`bot.search.scope.is_neurological` is False: a sprained knee, bleeding gums,
-#: a passport for a baby) is never answered with confidence, and is offered only
+#: a passport for a baby) is answered with confidence only when it nearly repeats an
+#: archived question (:data:`OUTSIDE_ANSWER_COSINE`), and is offered only
 #: archived questions whose sentence cosine to it reaches this: it shares words with some
 #: archived title, seldom its meaning. A patient's own words for a neurological sign that
 #: the lexicon misses still reach a record that means nearly the same. Fitted with the
 #: offer floors (:func:`bot.evaluation.retrieval.fit_offer`) on the development archives
 #: and K-QA's questions of other specialties.
 OUTSIDE_COSINE = 0.45
+#: A message outside the scope is answered with confidence only by an archived question
+#: it nearly repeats: the best hit's probability reaches the cut-off and its cosine this
+#: (a question of another specialty that a doctor answered through the review queue
+#: and the hospital imported, asked again). Chosen on the development splits: above the
+#: highest cosine of a confident answer to K-QA's questions of other specialties (0.56,
+#: "is low lipase related to pancreatic cancer" -> acid lipase disease), it gives back
+#: every confident right answer the scope took from the sample paraphrases (71.3% ->
+#: 77.8% of the dev split) and no confident wrong one.
+OUTSIDE_ANSWER_COSINE = 0.6
 #: Most archived questions offered to choose from.
 MAX_OFFERED = 3
 
@@ -367,13 +377,32 @@ class Decided:
 
 
 @dataclass(frozen=True)
+class Floors:
+    """The floors of the offer, fitted per sentence model (each model's cosines have
+    their own scale): see :data:`OFFER_PROBABILITY`, :data:`OFFER_SCORE`,
+    :data:`OFFER_COSINE`, :data:`OUTSIDE_COSINE` and :data:`OUTSIDE_ANSWER_COSINE`, the
+    defaults (MiniLM's)."""
+
+    probability: float = OFFER_PROBABILITY
+    score: float = OFFER_SCORE
+    cosine: float = OFFER_COSINE
+    outside_cosine: float = OUTSIDE_COSINE
+    outside_answer_cosine: float = OUTSIDE_ANSWER_COSINE
+
+    def to_dict(self) -> dict[str, float]:
+        """JSON-ready (the ``floors`` of a model file)."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class MatchModel:
-    """The ranker, the decision model and the cut-off table."""
+    """The ranker, the decision model, the cut-off table and the offer's floors."""
 
     ranker: Linear
     decision: Linear
     table: tuple[Cutoff, ...]
     default_max_wrong: float = DEFAULT_MAX_WRONG
+    floors: Floors = Floors()
 
     def cutoff(self, max_wrong: float | None = None) -> float:
         """The lowest probability cut-off whose share of wrong answers stays within
@@ -427,6 +456,7 @@ class MatchModel:
                 for c in self.table
             ],
             "default_max_wrong": self.default_max_wrong,
+            "floors": self.floors.to_dict(),
         }
 
     @classmethod
@@ -440,6 +470,7 @@ class MatchModel:
                 for c in data["cutoffs"]
             ),
             float(data.get("default_max_wrong", DEFAULT_MAX_WRONG)),
+            Floors(**{k: float(v) for k, v in data.get("floors", {}).items()}),
         )
 
 

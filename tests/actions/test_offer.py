@@ -58,6 +58,9 @@ class FakeIndex:
     def get(self, record_id: str) -> Record | None:
         return self.records.get(record_id)
 
+    def floors(self) -> match.Floors:
+        return match.shipped_model().floors
+
 
 def run(action: Any, tracker: Any) -> tuple[list[dict[str, Any]], list[Any]]:
     dispatcher = CollectingDispatcher()

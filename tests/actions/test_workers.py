@@ -55,6 +55,9 @@ class SlowIndex:
     def get(self, record_id: str) -> Any:
         return self.index.get(record_id)
 
+    def floors(self) -> Any:
+        return self.index.floors()
+
 
 def action_call(sender: str, text: str) -> dict[str, Any]:
     return {

@@ -71,25 +71,43 @@ def test_decide_reply_and_per_hit_decisions() -> None:
     assert decide_reply(nothing, max_similar=3) == Reply(NONE)
     assert hit_decisions(nothing, 3) == [NONE]
 
+    # another sentence model's floors: a higher probability and score floor
+    from bot.search.match import Floors
+
+    strict = Floors(probability=0.3, score=0.32, cosine=0.0, outside_cosine=0.5)
+    assert decide_reply(unsure, max_similar=3, floors=strict) == Reply(OFFER, offered=(TINGLE,))
+    assert hit_decisions(unsure, 3, floors=Floors(probability=0.5)) == [NONE, NONE, NONE]
+
 
 @pytest.mark.parametrize(
     ("candidates", "expected"),
     [
-        # a message outside the scope is never answered with confidence; a best hit far
-        # in meaning is not offered either, the second, close in meaning, is, alone
+        # outside the scope a best hit far in meaning is neither the answer nor offered;
+        # the second, close in meaning, is offered, alone
         ([(0.9, 0.5, 0.42), (0.3, 0.3, 0.5), (0.01, 0.3, 0.2)], (OFFER, (1,))),
         # close in meaning: offered, not answered
         ([(0.9, 0.5, 0.46), (0.3, 0.3, 0.5)], (OFFER, (0, 1))),
+        # it nearly repeats the archived question: answered
+        ([(0.9, 0.5, 0.93), (0.3, 0.3, 0.5)], (ANSWER, (0,))),
         # "my gums bleed" against "trigeminal neuralgia": nothing close in meaning
         ([(0.27, 0.26, 0.17), (0.1, 0.3, 0.21)], (NONE, ())),
-        # without vectors the outside floor cannot apply: offered
-        ([(0.9, 0.5, None)], (OFFER, (0,))),
+        # without vectors the outside floors cannot apply: answered as within the scope
+        ([(0.9, 0.5, None)], (ANSWER, (0,))),
     ],
 )
 def test_reply_kind_outside_the_scope(
     candidates: list[tuple[float, float, float | None]], expected: tuple[str, tuple[int, ...]]
 ) -> None:
-    decided = reply_kind(candidates, 0.7, 0.05, 0.24, 0.0, in_scope=False, outside_cosine=0.45)
+    decided = reply_kind(
+        candidates,
+        0.7,
+        0.05,
+        0.24,
+        0.0,
+        in_scope=False,
+        outside_cosine=0.45,
+        outside_answer_cosine=0.6,
+    )
     assert decided == expected
     # the same candidates within the scope: the floors of the offer alone
     assert reply_kind(candidates, 0.7, 0.05, 0.24, 0.0)[0] == (
@@ -100,7 +118,7 @@ def test_reply_kind_outside_the_scope(
 def test_decide_reply_outside_the_scope_needs_hits_close_in_meaning() -> None:
     from dataclasses import replace
 
-    from bot.search.match import OUTSIDE_COSINE
+    from bot.search.match import OUTSIDE_ANSWER_COSINE, OUTSIDE_COSINE
 
     far, near = OUTSIDE_COSINE - 0.1, OUTSIDE_COSINE + 0.05
     sure = [
@@ -117,3 +135,7 @@ def test_decide_reply_outside_the_scope_needs_hits_close_in_meaning() -> None:
     assert decide_reply(close, max_similar=3, in_scope=False) == Reply(
         OFFER, offered=(TWITCH, TINGLE)
     )
+    # the message nearly repeats the best hit's question: answered
+    repeat = [replace(sure[0], cosine=OUTSIDE_ANSWER_COSINE), sure[1]]
+    reply = decide_reply(repeat, max_similar=3, in_scope=False)
+    assert reply.kind == ANSWER and reply.answer is not None and reply.answer.record == TWITCH

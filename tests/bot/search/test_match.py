@@ -107,6 +107,22 @@ def test_the_model_file_round_trips_and_names_its_features(tmp_path: Path) -> No
         match.read_model(path)
 
 
+def test_the_model_file_holds_the_offer_floors_of_its_sentence_model(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    path = tmp_path / "model.json"
+    own = replace(model(), floors=match.Floors(0.1, 0.2, 0.3, 0.55))
+    path.write_text(json.dumps(own.to_dict()), encoding="utf-8")
+    assert match.read_model(path).floors == match.Floors(0.1, 0.2, 0.3, 0.55)
+    # a file without floors (written before they were fitted per model): the defaults
+    data = own.to_dict()
+    del data["floors"]
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert match.read_model(path).floors == match.Floors(
+        match.OFFER_PROBABILITY, match.OFFER_SCORE, match.OFFER_COSINE, match.OUTSIDE_COSINE
+    )
+
+
 def test_the_shipped_model_reads_and_its_table_is_within_range() -> None:
     shipped = match.shipped_model()
     assert 0.0 < shipped.cutoff(0.05) <= 1.0
@@ -182,6 +198,9 @@ def test_a_search_is_decided_by_its_sentence_model_s_fit(index: ArchiveIndex) ->
     index.encoder = SimpleNamespace(spec=MODELS["mpnet"])  # type: ignore[assignment]
     assert index.match_model(True) is match.shipped_model("mpnet")
     assert index.match_model(False) is match.shipped_model()  # words alone: MiniLM's fit
+    # the offer's floors come with the model the search uses
+    index.encoder = None
+    assert index.floors() == match.shipped_model().floors
 
 
 def test_search_gives_every_hit_a_probability_and_a_decision(index: ArchiveIndex) -> None:
