@@ -22,7 +22,8 @@ the logistic function, so applying them needs only numpy; their parameters live 
 ``bot/search/match_model.json`` (fitted with MiniLM's cosines; also used by a search on
 words alone) and ``bot/search/match_model.mpnet.json`` (fitted with MPNet's: two models'
 cosines are not on one scale, so each sentence model has its own fit,
-:func:`model_file`). Each file also holds the **cut-off table**: for each
+:func:`model_file`), each with its own offer floors (:class:`Floors`, written by ``bot
+eval retrieval --write-floors``). Each file also holds the **cut-off table**: for each
 probability cut-off, the share of shown answers that were the wrong record on the
 development archives (the worst of them) and the share of queries answered. An operator
 names the share of wrong answers they accept (``NEUROBOT_MAX_WRONG``);
