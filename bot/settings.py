@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -231,10 +231,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         merged.update(os.environ)
         env = merged
     raw = {key: env.get(PREFIX + key, "").strip() or default for key, default in DEFAULTS.items()}
-    if raw["LOG_LEVEL"].upper() not in LOG_LEVELS:
-        raise ConfigError(
-            f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {raw['LOG_LEVEL']!r}"
-        )
+    log_level = _choice(raw, "LOG_LEVEL", LOG_LEVELS)
     actions_port = int(_number(raw, "ACTIONS_PORT", int))
     max_wrong = _number(raw, "MAX_WRONG", float)
     if not 0 < max_wrong < 1:
@@ -246,14 +243,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     dense = raw["DENSE"].lower()
     if dense not in _SWITCH:
         raise ConfigError(f"{PREFIX}DENSE must be on or off, got {raw['DENSE']!r}")
-    encoder = raw["ENCODER"].lower()
-    if encoder not in ENCODERS:
-        raise ConfigError(
-            f"{PREFIX}ENCODER must be one of {', '.join(ENCODERS)}, got {raw['ENCODER']!r}"
-        )
-    scope = raw["SCOPE"].lower()
-    if scope not in SCOPES:
-        raise ConfigError(f"{PREFIX}SCOPE must be one of {', '.join(SCOPES)}, got {raw['SCOPE']!r}")
+    encoder = _choice(raw, "ENCODER", ENCODERS)
+    scope = _choice(raw, "SCOPE", SCOPES)
     return Settings(
         db_path=_path(raw["DB"]),
         archive_paths=tuple(_path(p.strip()) for p in raw["ARCHIVE"].split(",") if p.strip()),
@@ -268,7 +259,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         crisis_line=raw["CRISIS_LINE"],
         reply_timeout=_number(raw, "REPLY_TIMEOUT", float),
         max_message_chars=max(1, int(_number(raw, "MAX_MESSAGE_CHARS", int))),
-        log_level=raw["LOG_LEVEL"].upper(),
+        log_level=log_level,
         host=raw["HOST"],
         allowed_origins=tuple(
             o.strip().rstrip("/") for o in raw["ALLOWED_ORIGINS"].split(",") if o.strip()
@@ -292,6 +283,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         encoder=encoder,
         scope=scope,
     )
+
+
+def _choice(raw: Mapping[str, str], key: str, choices: Sequence[str]) -> str:
+    """The one of ``choices`` a setting names, whatever its case.
+
+    Raises:
+        ConfigError: It names none; the message names the variable and the choices.
+    """
+    for choice in choices:
+        if choice.casefold() == raw[key].casefold():
+            return choice
+    raise ConfigError(f"{PREFIX}{key} must be one of {', '.join(choices)}, got {raw[key]!r}")
 
 
 def _check_secret(key: str, value: str) -> None:

@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -270,43 +270,25 @@ class Candidates:
     hits: tuple[tuple[float, float, float | None, bool], ...]
     in_scope: bool = True
 
-    def reply(self, cutoff: float, offer: Offer) -> tuple[str, tuple[int, ...]]:
-        """:func:`bot.search.compose.reply_kind` on these hits, at ``offer``'s floors."""
-        probability, score, cosine, outside, outside_answer = offer
+    def reply(self, cutoff: float, floors: Floors) -> tuple[str, tuple[int, ...]]:
+        """:func:`bot.search.compose.reply_kind` on these hits, at ``floors``."""
         return reply_kind(
             [(p, s, c) for p, s, c, _ in self.hits],
             cutoff,
-            probability,
-            score,
-            cosine,
+            floors.probability,
+            floors.score,
+            floors.cosine,
             in_scope=self.in_scope,
-            outside_cosine=outside,
-            outside_answer_cosine=outside_answer,
+            outside_cosine=floors.outside_cosine,
+            outside_answer_cosine=floors.outside_answer_cosine,
         )
 
 
-#: The decision's floors: the offer's probability, score and cosine, the cosine of a hit
-#: offered outside the archive's scope and that of an answer outside it (see
-#: :func:`bot.search.compose.reply_kind`).
-Offer = tuple[float, float, float, float, float]
-
-
-def floors_offer(floors: Floors) -> Offer:
-    """A match model's floors (:class:`bot.search.match.Floors`) as an :data:`Offer`."""
-    return (
-        floors.probability,
-        floors.score,
-        floors.cosine,
-        floors.outside_cosine,
-        floors.outside_answer_cosine,
-    )
-
-
-def write_floors(path: Path, offer: Offer) -> None:
+def write_floors(path: Path, floors: Floors) -> None:
     """Write fitted floors into a match model file (``bot eval retrieval --write-floors``),
     keeping everything else in it."""
     data = json.loads(path.read_text(encoding="utf-8"))
-    data["floors"] = Floors(*offer).to_dict()
+    data["floors"] = floors.to_dict()
     path.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
@@ -411,7 +393,7 @@ class Outcomes:
 
 
 def _offtopic_shares(
-    offtopic: Sequence[Candidates] | None, cutoff: float, offer: Offer
+    offtopic: Sequence[Candidates] | None, cutoff: float, offer: Floors
 ) -> tuple[float | None, float | None]:
     """Shares of off-topic messages answered confidently and offered close questions."""
     if offtopic is None:
@@ -424,7 +406,7 @@ def _offtopic_shares(
 def outcomes(
     candidates: Sequence[Candidates],
     cutoff: float,
-    offer: Offer,
+    offer: Floors,
     offtopic: Sequence[Candidates] | None = None,
     offtopic_dev: Sequence[Candidates] | None = None,
 ) -> Outcomes:
@@ -433,7 +415,7 @@ def outcomes(
     Args:
         candidates: Per query, its top hits.
         cutoff: The answer cut-off.
-        offer: The decision's floors (:data:`Offer`).
+        offer: The decision's floors (:class:`bot.search.match.Floors`).
         offtopic: Per held off-topic message, its top hits (relevant never).
         offtopic_dev: The same for the development off-topic messages.
     """
@@ -457,10 +439,10 @@ def outcomes(
     dev_confident, dev_offered = _offtopic_shares(offtopic_dev, cutoff, offer)
     return Outcomes(
         cutoff=cutoff,
-        offer_probability=offer[0],
-        offer_score=offer[1],
-        offer_cosine=offer[2],
-        outside_cosine=offer[3],
+        offer_probability=offer.probability,
+        offer_score=offer.score,
+        offer_cosine=offer.cosine,
+        outside_cosine=offer.outside_cosine,
         confident_right=round(counts["right"] / total, 4),
         confident_wrong=round(counts["wrong"] / total, 4),
         offered_right=round(counts["offer_right"] / total, 4),
@@ -496,8 +478,8 @@ def fit_offer(
     archives: Sequence[tuple[Sequence[Candidates], Sequence[Candidates] | None]],
     cutoff: float,
     outside_answer: float = OUTSIDE_ANSWER_COSINE,
-) -> Offer:
-    """The decision's floors (:data:`Offer`) to ship, fitted on ``archives``.
+) -> Floors:
+    """The decision's floors (:class:`bot.search.match.Floors`) to ship, fitted on ``archives``.
 
     Among the floors of :data:`OFFER_PROBABILITIES` x :data:`OFFER_SCORES` x
     :data:`OFFER_COSINES` x :data:`OUTSIDE_COSINES` at which, on every archive, at most
@@ -508,32 +490,33 @@ def fit_offer(
     the lowest floors. The answer's cosine outside the scope is not searched: it is
     ``outside_answer`` (:data:`bot.search.match.OUTSIDE_ANSWER_COSINE`).
     """
-    best: tuple[float, ...] | None = None
+    best: tuple[tuple[float, ...], Floors] | None = None
     grid = (
-        (p, s, c, o, outside_answer)
+        Floors(p, s, c, o, outside_answer)
         for p in OFFER_PROBABILITIES
         for s in OFFER_SCORES
         for c in OFFER_COSINES
         for o in OUTSIDE_COSINES
     )
-    for offer in grid:
-        results = [outcomes(queries, cutoff, offer, off) for queries, off in archives]
+    for floors in grid:
+        results = [outcomes(queries, cutoff, floors, off) for queries, off in archives]
         if any((r.top3_no_match or 0.0) > MAX_TOP3_NO_MATCH for r in results):
             continue
         shown = max((r.offtopic_offered or 0.0) + (r.offtopic_confident or 0.0) for r in results)
         reached = min((r.top3_reached or 0.0) for r in results)
-        key = (shown, -reached, *(-floor for floor in offer[:4]))
-        if best is None or key < best:
-            best = key
+        fitted = (floors.probability, floors.score, floors.cosine, floors.outside_cosine)
+        key = (shown, -reached, *(-floor for floor in fitted))
+        if best is None or key < best[0]:
+            best = (key, floors)
     if best is None:
-        return (
+        return Floors(
             min(OFFER_PROBABILITIES),
             min(OFFER_SCORES),
             min(OFFER_COSINES),
             min(OUTSIDE_COSINES),
             outside_answer,
         )
-    return -best[2], -best[3], -best[4], -best[5], outside_answer
+    return best[1]
 
 
 #: One development archive's candidates for the offer fit: its queries', the development
@@ -554,7 +537,7 @@ def leave_one_out(
         offer = fit_offer(others, cutoff, outside_answer)
         result = outcomes(queries, cutoff, offer, held_off, dev_off)
         folds[name] = {
-            "fitted": list(offer),
+            "fitted": list(astuple(offer)),
             "outcomes": asdict(result),
             "met": meets_targets(result),
         }
@@ -631,7 +614,7 @@ def evaluate(
                 outcomes(
                     [shipped.candidates[i] for i in chosen],
                     cutoff,
-                    floors_offer(model.floors),
+                    model.floors,
                     offtopic=off_candidates,
                     offtopic_dev=dev_candidates,
                 )
@@ -949,8 +932,8 @@ def evaluate_suite(
         {
             "archive": LEAVE_ONE_OUT,
             "cutoff": cutoff,
-            "shipped_offer": list(floors_offer(model.floors)),
-            "fitted_on_all": list(fitted),
+            "shipped_offer": list(astuple(model.floors)),
+            "fitted_on_all": list(astuple(fitted)),
             "folds": leave_one_out(development, cutoff, answer),
         }
     )
@@ -1113,8 +1096,7 @@ def cmd_eval_retrieval(args: argparse.Namespace) -> int:
         if args.archive is not None:
             raise BotError("--write-floors needs the whole suite (--data), not one --archive")
         path = model_file(settings.encoder if encoder is not None else None)
-        p, s, c, o, a = reports[-1]["fitted_on_all"]
-        fitted = (p, s, c, o, a)
+        fitted = Floors(*reports[-1]["fitted_on_all"])
         write_floors(path, fitted)
         print(
             f"wrote the floors fitted on every development archive {fitted} into {path}",

@@ -106,7 +106,8 @@ OFFER_SCORE = 0.0
 #: median 0.45) than on one of patient-written questions (the sample archive, 0.70), and
 #: 0.40, which keeps the sample archive's off-topic offers under 10%, tells MedQuAD's lay
 #: patients "no close match" for 23% of the queries whose right record is in the top 3
-#: (README, "What patients meet"). A search with MPNet's vectors uses the same floors.
+#: (README, "What patients meet"). These are MiniLM's floors; each model's file holds
+#: its own (:class:`Floors`).
 OFFER_COSINE = 0.0
 #: In a neurology archive, a message that names nothing of neurology
 #: (:func:`bot.search.scope.is_neurological` is False: a sprained knee, bleeding gums,

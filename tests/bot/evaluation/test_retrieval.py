@@ -24,7 +24,7 @@ from bot.evaluation.retrieval import (
 )
 from bot.search import match
 from bot.search.index import ArchiveIndex
-from bot.search.match import Cutoff, MatchModel
+from bot.search.match import Cutoff, Floors, MatchModel
 from bot.search.vocabulary import Vocabulary
 from tests.bot.search.test_match import model as hand_model
 from tests.conftest import ROOT, SHARED, TINY_ARCHIVE, write
@@ -237,7 +237,7 @@ def test_outcomes_count_what_patients_meet() -> None:
     result = outcomes(
         [RIGHT_ANSWERED, WRONG_ANSWERED, OFFERED_RIGHT, OFFERED_WITHOUT, NOTHING_CLOSE],
         cutoff=0.7,
-        offer=(0.05, 0.24, 0.0, 0.0, 0.6),
+        offer=Floors(0.05, 0.24, 0.0, 0.0, 0.6),
         offtopic=[
             cands((0.8, 0.5, None, False)),
             cands((0.1, 0.3, None, False)),
@@ -264,7 +264,7 @@ def test_outcomes_hold_messages_outside_the_scope_to_the_outside_cosine() -> Non
     inside = cands((0.9, 0.5, 0.42, True), (0.2, 0.3, 0.5, False))
     outside = cands((0.9, 0.5, 0.42, True), (0.2, 0.3, 0.5, False), in_scope=False)
     far = cands((0.9, 0.5, 0.42, True), (0.2, 0.3, 0.3, False), in_scope=False)
-    result = outcomes([inside, outside, far], cutoff=0.7, offer=(0.05, 0.24, 0.0, 0.45, 0.6))
+    result = outcomes([inside, outside, far], cutoff=0.7, offer=Floors(0.05, 0.24, 0.0, 0.45, 0.6))
     # inside: answered; outside: the best hit is too far in meaning to be the answer or
     # offered; the second is close enough to be offered (alone); far: nothing
     assert (result.confident_right, result.offered_without, result.no_match) == (
@@ -274,9 +274,9 @@ def test_outcomes_hold_messages_outside_the_scope_to_the_outside_cosine() -> Non
     )
     # a message outside the scope that nearly repeats an archived question is answered
     repeat = cands((0.9, 0.5, 0.93, True), in_scope=False)
-    assert outcomes([repeat], 0.7, (0.05, 0.24, 0.0, 0.45, 0.6)).confident_right == 1.0
+    assert outcomes([repeat], 0.7, Floors(0.05, 0.24, 0.0, 0.45, 0.6)).confident_right == 1.0
     # at a lower outside floor both are offered, the right record first; still no answer
-    lower = outcomes([outside], 0.7, (0.05, 0.24, 0.0, 0.4, 0.6))
+    lower = outcomes([outside], 0.7, Floors(0.05, 0.24, 0.0, 0.4, 0.6))
     assert (lower.confident_right, lower.offered_right) == (0.0, 1.0)
 
 
@@ -289,15 +289,11 @@ def test_fit_offer_keeps_the_no_match_target_and_offers_least_off_topic() -> Non
     queries = [cands((0.12, 0.3, None, True))] * 10
     offtopic = [cands((0.06, 0.35, None, False)), cands((0.25, 0.21, None, False))]
     # (without vectors no cosine floor applies: every one ties, the highest is taken)
-    assert fit_offer([(queries, offtopic)], cutoff=0.7) == (0.1, 0.3, 0.5, 0.6, 0.6)
+    assert fit_offer([(queries, offtopic)], cutoff=0.7) == Floors(0.1, 0.3, 0.5, 0.6, 0.6)
     # a second archive whose right records score lower pulls the score floor down
     low = [cands((0.5, 0.21, None, True))] * 10
-    assert fit_offer([(queries, offtopic), (low, offtopic)], cutoff=0.7) == (
-        0.1,
-        0.2,
-        0.5,
-        0.6,
-        0.6,
+    assert fit_offer([(queries, offtopic), (low, offtopic)], cutoff=0.7) == Floors(
+        0.1, 0.2, 0.5, 0.6, 0.6
     )
     # the folds fit on the development off-topic messages and measure the held ones too
     held = [cands((0.12, 0.31, None, False)), cands((0.01, 0.5, None, False))]
@@ -316,7 +312,7 @@ def test_meets_targets_counts_off_topic_offers() -> None:
 
     queries = [cands((0.12, 0.3, None, True))] * 10
     quiet = [cands((0.01, 0.1, None, False))] * 10
-    floors = (0.1, 0.24, 0.0, 0.0, 0.6)
+    floors = Floors(0.1, 0.24, 0.0, 0.0, 0.6)
     assert meets_targets(outcomes(queries, 0.7, floors, quiet, quiet))
     # one development off-topic message in ten offered: at the limit, still met
     one = [cands((0.5, 0.5, None, False)), *quiet[1:]]
@@ -336,10 +332,10 @@ def test_fit_offer_finds_the_cosine_floor_that_keeps_off_topic_words_out() -> No
 
     queries = [cands((0.12, 0.3, 0.46, True))] * 10
     offtopic = [cands((0.6, 0.4, 0.31, False)), cands((0.3, 0.35, 0.38, False))]
-    assert fit_offer([(queries, offtopic)], cutoff=0.7) == (0.1, 0.3, 0.45, 0.6, 0.6)
-    at_fit = outcomes(queries, 0.7, (0.1, 0.3, 0.45, 0.6, 0.6), offtopic)
+    assert fit_offer([(queries, offtopic)], cutoff=0.7) == Floors(0.1, 0.3, 0.45, 0.6, 0.6)
+    at_fit = outcomes(queries, 0.7, Floors(0.1, 0.3, 0.45, 0.6, 0.6), offtopic)
     assert (at_fit.top3_reached, at_fit.offtopic_offered) == (1.0, 0.0)
-    without = outcomes(queries, 0.7, (0.1, 0.3, 0.0, 0.6, 0.6), offtopic)
+    without = outcomes(queries, 0.7, Floors(0.1, 0.3, 0.0, 0.6, 0.6), offtopic)
     assert without.offtopic_offered == 1.0
 
 
@@ -348,7 +344,7 @@ def test_write_floors_keeps_the_rest_of_the_model_file(tmp_path: Path) -> None:
 
     path = tmp_path / "match_model.json"
     path.write_text(json.dumps(hand_model().to_dict()), encoding="utf-8")
-    write_floors(path, (0.1, 0.2, 0.0, 0.5, 0.7))
+    write_floors(path, Floors(0.1, 0.2, 0.0, 0.5, 0.7))
     again = match.read_model(path)
     assert again.floors == match.Floors(0.1, 0.2, 0.0, 0.5, 0.7)
     assert again.to_dict()["decision"] == hand_model().to_dict()["decision"]
@@ -369,11 +365,11 @@ def test_fit_offer_finds_the_outside_floor_when_the_scope_tells_off_topic_apart(
         cands((0.3, 0.35, 0.38, False), in_scope=False),
     ]
     fitted = fit_offer([(queries, offtopic)], cutoff=0.7)
-    assert fitted == (0.1, 0.3, 0.3, 0.5, 0.6)
+    assert fitted == Floors(0.1, 0.3, 0.3, 0.5, 0.6)
     at_fit = outcomes(queries, 0.7, fitted, offtopic)
     assert (at_fit.top3_reached, at_fit.offtopic_offered) == (1.0, 0.0)
     # without the outside floor the off-topic messages are offered
-    assert outcomes(queries, 0.7, (0.1, 0.3, 0.3, 0.0, 0.6), offtopic).offtopic_offered == 1.0
+    assert outcomes(queries, 0.7, Floors(0.1, 0.3, 0.3, 0.0, 0.6), offtopic).offtopic_offered == 1.0
 
 
 def test_top_auc() -> None:
